@@ -1,0 +1,234 @@
+/*
+ * buf.c: capped growable buffers and the small shared helpers of buf.h.
+ * No I/O here; nothing in this file blocks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->max = max ? max : BUF_MAX_DEFAULT;
+	b->err = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->err = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->err = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+/* Make room for len + n bytes plus the terminating NUL. */
+static int
+buf_grow(struct buf *b, size_t n)
+{
+	size_t need, nalloc;
+	char *p;
+
+	if (b->err)
+		return b->err;
+	if (b->max == 0)
+		b->max = BUF_MAX_DEFAULT;
+	if (n > b->max || b->len > b->max - n) {
+		b->err = -EFBIG;
+		return b->err;
+	}
+	need = b->len + n + 1;
+	if (need <= b->alloc)
+		return 0;
+	nalloc = b->alloc ? b->alloc : 64;
+	while (nalloc < need)
+		nalloc = nalloc > SIZE_MAX / 2 ? need : nalloc * 2;
+	p = realloc(b->data, nalloc);
+	if (p == NULL) {
+		b->err = -ENOMEM;
+		return b->err;
+	}
+	b->data = p;
+	b->alloc = nalloc;
+	return 0;
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	int rc;
+
+	if ((rc = buf_grow(b, n)) != 0)
+		return rc;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n, rc;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return -EINVAL;
+	if ((rc = buf_grow(b, (size_t)n)) != 0)
+		return rc;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+buf_pwrite(struct buf *b, const void *p, size_t n, size_t off)
+{
+	size_t end;
+	int rc;
+
+	if (b->err)
+		return b->err;
+	if (off > b->max || n > b->max - off) {
+		b->err = -EFBIG;
+		return b->err;
+	}
+	end = off + n;
+	if (end > b->len) {
+		size_t oldlen = b->len;
+
+		if ((rc = buf_grow(b, end - b->len)) != 0)
+			return rc;
+		if (off > oldlen)
+			memset(b->data + oldlen, 0, off - oldlen);
+		b->len = end;
+		b->data[b->len] = '\0';
+	}
+	if (n)
+		memcpy(b->data + off, p, n);
+	return 0;
+}
+
+int
+buf_truncate(struct buf *b, size_t len)
+{
+	int rc;
+
+	if (len <= b->len) {
+		b->len = len;
+		if (b->data)
+			b->data[len] = '\0';
+		return 0;
+	}
+	if ((rc = buf_grow(b, len - b->len)) != 0)
+		return rc;
+	memset(b->data + b->len, 0, len - b->len);
+	b->len = len;
+	b->data[len] = '\0';
+	return 0;
+}
+
+int
+buf_set(struct buf *b, const void *p, size_t n)
+{
+	buf_reset(b);
+	return buf_add(b, p, n);
+}
+
+const char *
+buf_str(const struct buf *b)
+{
+	return b->data && b->len ? b->data : "";
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	while (n--) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+size_t
+trim_value(const char *p, size_t n, const char **start)
+{
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	if (n && p[n - 1] == '\n')
+		n--;
+	if (n && p[n - 1] == '\r')
+		n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	*start = p;
+	return n;
+}

@@ -1,0 +1,106 @@
+/*
+ * marathon_int.h: what marathon.c, marathon_write.c and marathon_events.c
+ * share.  Not for the FUSE layer (it includes jansson).
+ */
+#ifndef ARCHONFS_MARATHON_INT_H
+#define ARCHONFS_MARATHON_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "http.h"
+#include "marathon.h"
+#include "snapcache.h"
+
+/*
+ * Reals are printed with 15 significant digits: every decimal a person
+ * wrote with up to 15 digits (cpus 0.1, backoffFactor 1.15) prints back the
+ * same, instead of jansson's default 17 digits (1.1499999999999999).
+ */
+#define JSON_OUT_REALS	JSON_REAL_PRECISION(15)
+
+/* One app of a snapshot.  id and obj are borrowed from the snapshot root. */
+struct mara_app {
+	const char	*id;
+	json_t		*obj;
+	uint64_t	 hash;		/* of the app with its tasks: change detection */
+};
+
+struct mara_snap {
+	json_t		*root;		/* owned: the parsed /v2/apps reply */
+	struct mara_app	*apps;		/* sorted by id */
+	size_t		 napps;
+	size_t		 ntasks;
+	size_t		 body_bytes;
+	size_t		 skipped;	/* entries with unusable ids */
+	struct snapref	*ref;		/* back pointer for marathon_apps_put */
+};
+
+struct mara_deps {
+	json_t		*root;		/* owned: the /v2/deployments array */
+	uint64_t	 hash;
+	struct snapref	*ref;
+};
+
+#define OUTCOMES	64	/* finished deployments remembered */
+#define FORCE_SLOTS	32	/* requests refused with 409, for "force" */
+
+struct mara_refused {
+	char		*id;		/* app id */
+	char		*method;
+	char		*path;
+	char		*body;
+};
+
+struct marathon {
+	struct marathon_opts opts;
+	char		*urls;
+	struct http_client *http;
+	struct snapcache *apps;
+	struct snapcache *deps;
+	mara_change_fn	 change_fn;
+	void		*change_arg;
+
+	/* Event stream (marathon_events.c). */
+	pthread_t	 ev_thread;
+	int		 ev_started;
+	volatile int	 stopping;
+	pthread_mutex_t	 ev_lock;
+	int		 ev_connected;		/* guarded by ev_lock */
+	int64_t		 ev_since_wall_ms;	/* guarded by ev_lock */
+	uint64_t	 ev_count;		/* guarded by ev_lock */
+	uint64_t	 ev_reconnects;		/* guarded by ev_lock */
+	char		 ev_error[256];		/* guarded by ev_lock */
+	struct {
+		char	 id[96];
+		char	 text[256];
+	}		 outcomes[OUTCOMES];	/* guarded by ev_lock: ring */
+	unsigned	 noutcomes;		/* guarded by ev_lock */
+
+	/* Versions cache and refused requests (marathon_write.c, marathon.c). */
+	pthread_mutex_t	 lock;
+	struct vcache	*versions;		/* guarded by lock */
+	struct mara_refused refused[FORCE_SLOTS];	/* guarded by lock */
+	unsigned	 nrefused;		/* guarded by lock */
+};
+
+/* marathon.c */
+struct mara_app *mara_find(const struct mara_snap *s, const char *id);
+json_t	*mara_definition(json_t *app);	/* new ref: app without runtime fields */
+int	 json_to_buf(json_t *j, struct buf *out, size_t flags);
+int	 mara_path(struct buf *out, const char *prefix, const char *id,
+	    const char *suffix);
+int64_t	 iso8601_ms(const char *s);
+
+/* marathon_events.c */
+int	 mara_events_start(struct marathon *m);
+void	 mara_events_stop(struct marathon *m);
+
+/* marathon_versions.c */
+void	 marathon_versions_free(struct marathon *m);
+void	 marathon_versions_forget(struct marathon *m, const char *id);
+
+/* marathon_write.c */
+void	 mara_refused_clear(struct marathon *m);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * fs.h: the FUSE layer's shared state and its internal interfaces.
+ *
+ * Request flow (docs/architecture.md draws it): libfuse calls an op in
+ * ops.c on one of its threads; the op copies its arguments into a struct op
+ * and runs with may_block = 0.  If a handler needs the network it returns
+ * -E_WOULDBLOCK before changing anything, and the op is handed to the
+ * worker pool of the backend that owns the node, which runs it again with
+ * may_block = 1 and a deadline.  So FUSE threads never wait on a backend,
+ * and a hung backend only occupies its own pool.  Every reply goes through
+ * op_finish(), which also unregisters the interrupt callback first.
+ *
+ * This header is the only place besides main.c that includes libfuse.
+ */
+#ifndef ARCHONFS_FS_H
+#define ARCHONFS_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../backends/buf.h"
+#include "node.h"
+
+#define ARCHONFS_VERSION	"0.1.0"
+
+/* Caps on what a writer may hand us. */
+#define VALUE_MAX	(64u << 10)	/* one value or ctl command */
+#define DOC_MAX		(1u << 20)	/* one document (app.json) */
+
+struct options {
+	char	*marathon;	/* --marathon URL[,URL...] */
+	char	*mesos;		/* --mesos URL (used by the logs tree) */
+	char	*zk;		/* --zk HOST:PORT[,...][/chroot] */
+	char	*kafka;		/* --kafka HOST:PORT[,...] */
+	char	*credentials;	/* -o credentials=FILE */
+	int	 ro;		/* -o ro */
+	int	 force;		/* -o force: override deployment locks */
+	int	 insecure;	/* -o insecure: do not verify TLS */
+	int	 no_events;	/* -o noevents: do not follow /v2/events */
+	double	 ttl;		/* -o ttl=SECONDS: snapshot freshness fallback */
+	double	 timeout;	/* -o timeout=SECONDS: every backend call */
+	double	 entry_timeout;	/* kernel dentry cache */
+	double	 attr_timeout;	/* kernel attribute cache */
+	int	 workers;	/* -o workers=N: per-backend pool threads */
+	int	 foreground;
+	int	 debug;
+	int	 allow_other;
+	char	*mountpoint;
+	char	*marathon_userpwd;	/* from the credentials; never shown */
+};
+
+struct marathon;
+struct pool;
+
+struct fs {
+	struct fuse_session	*se;
+	struct options		 opt;
+	struct marathon		*marathon;
+	struct pool		*pool[BK_MAX + 1];	/* + the wait pool */
+	uid_t			 uid;
+	gid_t			 gid;
+	int64_t			 start_wall_ms;
+	volatile int		 stopping;	/* set once, at shutdown */
+};
+
+#define POOL_WAIT	BK_MAX
+
+extern struct fs *FS;
+
+int	 backend_enabled(enum backend_id b);
+int	 backend_timeout_ms(enum backend_id b);
+
+/* ---- ops.c -------------------------------------------------------------- */
+
+enum reply_kind {
+	R_ERR, R_NONE, R_ENTRY, R_ATTR, R_OPEN, R_CREATE, R_BUF, R_WRITE,
+	R_STATFS,
+};
+
+struct op {
+	fuse_req_t		 req;
+	int			(*fn)(struct op *op);
+	const char		*what;		/* "write", "rename", ... for logs */
+	int			 backend;	/* pool index for the blocking run */
+	int			 may_block;
+	int64_t			 deadline;
+	volatile int		 interrupted;
+	uid_t			 uid;
+	gid_t			 gid;
+	pid_t			 pid;
+
+	/* Arguments, copied: FUSE's buffers do not outlive the callback. */
+	fuse_ino_t		 ino, ino2;
+	char			*name, *name2;
+	struct fuse_file_info	 fi;
+	int			 has_fi;
+	size_t			 size;
+	off_t			 off;
+	char			*data;
+	size_t			 len;
+	mode_t			 mode;
+	int			 flags;
+	struct stat		 attr;
+	int			 to_set;
+
+	/* Reply. */
+	enum reply_kind		 rkind;
+	int			 err;
+	struct fuse_entry_param	 entry;
+	struct stat		 st;
+	struct fuse_file_info	 rfi;
+	char			*rbuf;
+	size_t			 rlen;
+	size_t			 wcount;
+
+	struct buf		 msg;		/* words for .error */
+	struct buf		 audit;		/* what was sent, for the change log */
+	struct op		*next;		/* pool queue */
+};
+
+/* Run by pools: the blocking run, and failing an op that never ran. */
+void	 op_run_blocking(struct op *op);
+void	 op_fail(struct op *op, int err);
+extern const struct fuse_lowlevel_ops archonfs_ops;
+
+/* ---- pool.c ------------------------------------------------------------- */
+
+struct pool *pool_new(const char *name, int threads);
+void	 pool_submit(struct pool *p, struct op *op);
+void	 pool_free(struct pool *p);
+void	 pool_status(struct pool *p, struct buf *out);
+
+/* ---- inval.c ------------------------------------------------------------ */
+
+int	 inval_start(struct fuse_session *se);
+void	 inval_stop(void);
+void	 inval_inode(uint64_t ino);
+void	 inval_entry(uint64_t parent, const char *name);
+
+/* ---- log.c -------------------------------------------------------------- */
+
+void	 log_init(int foreground);
+void	 log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line per change the mount makes (DESIGN 6): who, what, result. */
+void	 log_change(const struct op *op, const char *path, const char *sent,
+	    int result, const char *words);
+
+/* ---- tree_marathon.c ---------------------------------------------------- */
+
+int	 tree_marathon_start(void);
+void	 tree_marathon_stop(void);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * inval.c: telling the kernel to forget cached names, attributes and pages.
+ *
+ * Backends report changes on their own threads; this module queues the
+ * resulting invalidations and sends them from one thread of its own,
+ * because a notification sent from a thread serving a FUSE request can
+ * deadlock against the kernel's inode locks (libfuse
+ * example/notify_inval_inode.c does the same).  -ENOENT from the kernel
+ * means it had nothing cached for that inode, and is not an error; during
+ * unmount every notification may fail, which is fine too.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+struct inval {
+	uint64_t	 ino;		/* inval_inode, or parent for an entry */
+	char		*name;		/* NULL for an inode */
+	struct inval	*next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static struct inval *head, *tail;	/* guarded by lock */
+static int stopping;			/* guarded by lock */
+static int started;
+static pthread_t thread;
+static struct fuse_session *session;
+
+static void *
+inval_main(void *arg)
+{
+	struct inval *iv;
+
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!stopping && head == NULL)
+			pthread_cond_wait(&cond, &lock);
+		if (stopping)
+			break;
+		iv = head;
+		head = iv->next;
+		if (head == NULL)
+			tail = NULL;
+		pthread_mutex_unlock(&lock);
+		if (iv->name)
+			fuse_lowlevel_notify_inval_entry(session, iv->ino, iv->name,
+			    strlen(iv->name));
+		else
+			fuse_lowlevel_notify_inval_inode(session, iv->ino, 0, 0);
+		free(iv->name);
+		free(iv);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int
+inval_start(struct fuse_session *se)
+{
+	session = se;
+	if (pthread_create(&thread, NULL, inval_main, NULL) != 0)
+		return -errno;
+	started = 1;
+	return 0;
+}
+
+void
+inval_stop(void)
+{
+	struct inval *iv, *n;
+
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	if (started)
+		pthread_join(thread, NULL);
+	started = 0;
+	for (iv = head; iv; iv = n) {
+		n = iv->next;
+		free(iv->name);
+		free(iv);
+	}
+	head = tail = NULL;
+}
+
+static void
+push(uint64_t ino, const char *name)
+{
+	struct inval *iv;
+
+	if (ino == 0 || (iv = calloc(1, sizeof(*iv))) == NULL)
+		return;
+	iv->ino = ino;
+	if (name && (iv->name = strdup(name)) == NULL) {
+		free(iv);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	if (!started || stopping) {
+		pthread_mutex_unlock(&lock);
+		free(iv->name);
+		free(iv);
+		return;
+	}
+	if (tail)
+		tail->next = iv;
+	else
+		head = iv;
+	tail = iv;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+void
+inval_inode(uint64_t ino)
+{
+	push(ino, NULL);
+}
+
+void
+inval_entry(uint64_t parent, const char *name)
+{
+	push(parent, name);
+}

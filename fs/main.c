@@ -1,0 +1,381 @@
+/*
+ * main.c: command line, credentials, mount, and the order things start and
+ * stop in.
+ *
+ * Start: parse options; check the mount point (missing, not a directory,
+ * stale from a killed archonfs, not empty) and say what to do; mount;
+ * daemonize unless -f (before any thread exists: fork keeps only the
+ * caller); then start the invalidation thread, the worker pools and the
+ * backends.  Backends connect in the background: one that is unreachable
+ * at mount time shows as down in .archonfs/status and comes up later.
+ *
+ * Stop (SIGINT, SIGTERM, SIGHUP, or fusermount3 -u): the session loop ends;
+ * backends are told to abort what is in flight, pools are joined, the
+ * mount is removed, and everything is freed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "inode.h"
+#include "local.h"
+#include "../backends/http.h"
+#include "../backends/marathon.h"
+
+struct fs *FS;
+
+enum {
+	KEY_HELP, KEY_VERSION, KEY_RO, KEY_ALLOW_OTHER, KEY_LIST_NODES,
+};
+
+#define OPT(t, f, v) { t, offsetof(struct options, f), v }
+
+static const struct fuse_opt spec[] = {
+	OPT("--marathon=%s", marathon, 0),
+	OPT("--marathon %s", marathon, 0),
+	OPT("--mesos=%s", mesos, 0),
+	OPT("--mesos %s", mesos, 0),
+	OPT("--zk=%s", zk, 0),
+	OPT("--zk %s", zk, 0),
+	OPT("--kafka=%s", kafka, 0),
+	OPT("--kafka %s", kafka, 0),
+	OPT("credentials=%s", credentials, 0),
+	OPT("force", force, 1),
+	OPT("insecure", insecure, 1),
+	OPT("noevents", no_events, 1),
+	OPT("ttl=%lf", ttl, 0),
+	OPT("timeout=%lf", timeout, 0),
+	OPT("entry_timeout=%lf", entry_timeout, 0),
+	OPT("attr_timeout=%lf", attr_timeout, 0),
+	OPT("workers=%d", workers, 0),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("--list-nodes", KEY_LIST_NODES),
+	FUSE_OPT_END
+};
+
+static int want_help, want_version, want_nodes;
+static char *mountpoint_arg;	/* the first non-option argument */
+
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	(void)arg;
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		want_help = 1;
+		return 0;
+	case KEY_VERSION:
+		want_version = 1;
+		return 0;
+	case KEY_LIST_NODES:
+		want_nodes = 1;
+		return 0;
+	case KEY_RO:
+		o->ro = 1;
+		return 1;	/* libfuse mounts read-only too */
+	case KEY_ALLOW_OTHER:
+		o->allow_other = 1;
+		return 1;
+	case FUSE_OPT_KEY_NONOPT:
+		/* Checked by us before libfuse's realpath() can fail on it
+		 * with less helpful words. */
+		if (mountpoint_arg == NULL)
+			mountpoint_arg = strdup(arg);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+static void
+usage(const char *prog)
+{
+	printf(
+"usage: %s [options] MOUNTPOINT\n"
+"\n"
+"Mount a cluster as files: Marathon apps under apps/, deployments under\n"
+"deployments/.  Read files for state; write them to change the cluster.\n"
+"\n"
+"backends (each one given adds its subtree):\n"
+"  --marathon URL[,URL...]   Marathon; several URLs fail over in order\n"
+"  --mesos URL               Mesos master (default: from Marathon's /v2/info)\n"
+"  --zk HOST:PORT[,..][/ROOT]   ZooKeeper (not in this build yet)\n"
+"  --kafka HOST:PORT[,...]   Kafka bootstrap brokers (not in this build yet)\n"
+"\n"
+"options (-o a,b,c):\n"
+"  -o ro                     refuse every write (EROFS)\n"
+"  -o allow_other            let other users in (needs user_allow_other)\n"
+"  -o credentials=FILE       mode 0600 file: marathon.user=, marathon.password=\n"
+"  -o timeout=SECONDS        deadline of every backend call (default 5)\n"
+"  -o ttl=SECONDS            re-read state at least this often (default 5)\n"
+"  -o force                  override Marathon deployment locks (?force=true)\n"
+"  -o noevents               do not follow Marathon's /v2/events\n"
+"  -o insecure               do not verify TLS certificates\n"
+"  -o entry_timeout=S,attr_timeout=S   kernel cache times (default 1)\n"
+"  -o workers=N              threads per backend (default 8)\n"
+"  -f                        stay in the foreground, log to stderr\n"
+"  -d                        debug: print every FUSE request (implies -f)\n"
+"  -h, --help                this text;  -V, --version  the version\n"
+"\n"
+"Unmount with: fusermount3 -u MOUNTPOINT.  See archonfs(8).\n", prog);
+}
+
+/* Read "key = value" lines from a mode-0600 credentials file. */
+static int
+load_credentials(struct options *o)
+{
+	char line[1024], user[512] = "", pass[512] = "";
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (o->credentials == NULL) {
+		const char *u = getenv("ARCHONFS_MARATHON_USER");
+		const char *p = getenv("ARCHONFS_MARATHON_PASSWORD");
+
+		if (u && p) {
+			snprintf(line, sizeof(line), "%s:%s", u, p);
+			o->marathon_userpwd = strdup(line);
+			explicit_bzero(line, sizeof(line));
+		}
+		return 0;
+	}
+	if ((fd = open(o->credentials, O_RDONLY | O_NOFOLLOW)) < 0) {
+		fprintf(stderr, "archonfs: credentials file %s: %s\n", o->credentials,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||
+	    st.st_uid != getuid()) {
+		fprintf(stderr, "archonfs: credentials file %s must belong to you and "
+		    "have mode 0600 (chmod 600 %s)\n", o->credentials, o->credentials);
+		close(fd);
+		return -1;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v, *e;
+
+		k += strspn(k, " \t");
+		if (*k == '#' || (v = strchr(k, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		for (e = v + strlen(v); e > v && strchr(" \t\r\n", e[-1]); e--)
+			*--e = '\0';
+		*e = '\0';
+		v += strspn(v, " \t");
+		for (e = k + strlen(k); e > k && strchr(" \t", e[-1]); e--)
+			e[-1] = '\0';
+		if (strcmp(k, "marathon.user") == 0)
+			snprintf(user, sizeof(user), "%s", v);
+		else if (strcmp(k, "marathon.password") == 0)
+			snprintf(pass, sizeof(pass), "%s", v);
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	if (user[0]) {
+		snprintf(line, sizeof(line), "%s:%s", user, pass);
+		o->marathon_userpwd = strdup(line);
+		explicit_bzero(line, sizeof(line));
+	}
+	explicit_bzero(pass, sizeof(pass));
+	return 0;
+}
+
+static int
+check_mountpoint(const char *mp)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (stat(mp, &st) != 0) {
+		if (errno == ENOTCONN)
+			fprintf(stderr, "archonfs: %s is a stale mount (a previous "
+			    "archonfs ended without unmounting); run:\n"
+			    "  fusermount3 -u %s\nthen mount again\n", mp, mp);
+		else if (errno == ENOENT)
+			fprintf(stderr, "archonfs: mount point %s does not exist; "
+			    "create it with: mkdir -p %s\n", mp, mp);
+		else
+			fprintf(stderr, "archonfs: mount point %s: %s\n", mp,
+			    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "archonfs: mount point %s is not a directory\n", mp);
+		return -1;
+	}
+	if ((d = opendir(mp)) == NULL) {
+		fprintf(stderr, "archonfs: mount point %s: %s\n", mp, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			closedir(d);
+			fprintf(stderr, "archonfs: mount point %s is not empty; its "
+			    "files would be hidden: use an empty directory\n", mp);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts co;
+	struct fuse_loop_config *cfg = NULL;
+	struct fs fs;
+	int rc = 1, i, mounted = 0;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&co, 0, sizeof(co));
+	FS = &fs;
+	fs.opt.ttl = 5;
+	fs.opt.timeout = 5;
+	fs.opt.entry_timeout = 1;
+	fs.opt.attr_timeout = 1;
+	fs.opt.workers = 8;
+	if (fuse_opt_parse(&args, &fs.opt, spec, opt_proc) != 0)
+		goto out;
+	if (want_help || want_version || want_nodes) {
+		if (want_help)
+			usage(argv[0]);
+		else if (want_version)
+			printf("archonfs %s (libfuse %s)\n", ARCHONFS_VERSION,
+			    fuse_pkgversion());
+		else
+			node_dump();
+		rc = 0;
+		goto out;
+	}
+	if (mountpoint_arg && check_mountpoint(mountpoint_arg) != 0)
+		goto out;
+	if (fuse_parse_cmdline(&args, &co) != 0)
+		goto out;
+	if (co.show_help || co.show_version) {
+		usage(argv[0]);
+		rc = 0;
+		goto out;
+	}
+	if (co.mountpoint == NULL) {
+		fprintf(stderr, "archonfs: no mount point given\n"
+		    "usage: archonfs [options] MOUNTPOINT (archonfs --help)\n");
+		goto out;
+	}
+	if (fs.opt.marathon == NULL)
+		fprintf(stderr, "archonfs: no backend given (--marathon URL): the "
+		    "tree will only hold README and .archonfs/\n");
+	if (fs.opt.zk || fs.opt.kafka)
+		fprintf(stderr, "archonfs: --zk and --kafka are not supported by "
+		    "this build yet; ignoring them\n");
+	if (fs.opt.timeout <= 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
+	    fs.opt.workers > 256) {
+		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
+		    "between 1 and 256\n");
+		goto out;
+	}
+	fs.opt.mountpoint = co.mountpoint;
+	fs.opt.foreground = co.foreground;
+	fs.opt.debug = co.debug;
+	if (load_credentials(&fs.opt) != 0)
+		goto out;
+	/* The kernel checks permissions for everyone but root. */
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	fuse_opt_add_arg(&args, "-ofsname=archonfs");
+	fuse_opt_add_arg(&args, "-osubtype=archonfs");
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.start_wall_ms = wall_ms();
+	itab_init();
+	local_init();
+	if (http_global_init() != 0) {
+		fprintf(stderr, "archonfs: cannot initialise libcurl\n");
+		goto out;
+	}
+	fs.se = fuse_session_new(&args, &archonfs_ops, sizeof(archonfs_ops), NULL);
+	if (fs.se == NULL)
+		goto out;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out;
+	if (fuse_session_mount(fs.se, co.mountpoint) != 0)
+		goto out;
+	mounted = 1;
+	fuse_daemonize(co.foreground);
+	log_init(co.foreground);
+	/* Threads only after daemonizing. */
+	if (inval_start(fs.se) != 0)
+		goto out;
+	for (i = 0; i < BK_MAX; i++)
+		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" : "local",
+		    i == BK_NONE ? 2 : fs.opt.workers);
+	fs.pool[POOL_WAIT] = pool_new("wait", 16);
+	if (tree_marathon_start() != 0) {
+		log_msg("cannot start the Marathon backend");
+		goto out;
+	}
+	log_msg("mounted on %s%s%s", co.mountpoint,
+	    fs.opt.marathon ? ", marathon " : "", fs.opt.marathon ? "up" : "");
+	if (co.singlethread) {
+		rc = fuse_session_loop(fs.se);
+	} else {
+		cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_max_threads(cfg, 32);
+		fuse_loop_cfg_set_clone_fd(cfg, co.clone_fd);
+		rc = fuse_session_loop_mt(fs.se, cfg);
+	}
+	rc = rc < 0 ? 1 : 0;
+out:
+	fs.stopping = 1;
+	if (fs.marathon)
+		marathon_shutdown(fs.marathon);
+	for (i = 0; i <= BK_MAX; i++) {
+		pool_free(fs.pool[i]);
+		fs.pool[i] = NULL;
+	}
+	inval_stop();
+	tree_marathon_stop();
+	if (fs.se) {
+		if (mounted)
+			fuse_session_unmount(fs.se);
+		fuse_remove_signal_handlers(fs.se);
+		fuse_session_destroy(fs.se);
+	}
+	if (cfg)
+		fuse_loop_cfg_destroy(cfg);
+	local_fini();
+	if (fs.opt.marathon_userpwd) {
+		explicit_bzero(fs.opt.marathon_userpwd, strlen(fs.opt.marathon_userpwd));
+		free(fs.opt.marathon_userpwd);
+	}
+	free(fs.opt.marathon);
+	free(fs.opt.mesos);
+	free(fs.opt.zk);
+	free(fs.opt.kafka);
+	free(fs.opt.credentials);
+	free(co.mountpoint);
+	free(mountpoint_arg);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,302 @@
+/*
+ * node.c: THE node table: every kind of node in the mounted tree.
+ *
+ * Columns (see struct node_type in node.h):
+ *   id        row id (enum node_id); rows are listed in that order
+ *   name      fixed file name, or NULL for members generated from backend
+ *             state (then doc_name is the placeholder the man page uses)
+ *   parent    the directory row it appears in (for generated rows, the
+ *             usual one: groups nest, so an app may sit in apps/ directly)
+ *   kind      NK_DIR, NK_FILE (read-only), NK_VALUE (applied in write(2)),
+ *             NK_DOC (applied at fsync/close/rename), NK_CTL (one command
+ *             per write), NK_WAIT (read blocks), NK_SCRATCH, NK_PENDING
+ *   mode      permission bits (-o ro removes the write bits)
+ *   backend   whose worker pool runs its blocking work; rows of a backend
+ *             that is not configured are absent from the tree
+ *   flags     NF_SCRATCH (editor scratch files may be created here),
+ *             NF_ERRFILE (has a .error), NF_LOCAL (lives in the local store),
+ *             NF_HIDDEN (reachable, not listed)
+ *   handlers  list/match (generated members), mkdir/create (new members),
+ *             read (content, size, mtime), write (apply), remove (unlink)
+ *   doc       what reading and writing it does; the man page lists every
+ *             row and a test checks it does
+ *
+ * Adding a file to the tree is adding a row here and a handler in tree_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tree.h"
+
+#define DIR_RW	0755
+#define DIR_RO	0555
+#define F_RO	0444
+#define F_RW	0644
+
+const struct node_type node_table[N_COUNT] = {
+	[N_ROOT] = { .id = N_ROOT, .name = "", .doc_name = "", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RO,
+	    .doc = "The mount point: one directory per configured backend." },
+	[N_README] = { .id = N_README, .name = "README", .parent = N_ROOT,
+	    .kind = NK_FILE, .mode = F_RO, .read = readme_read,
+	    .doc = "What this tree is and what each directory holds; one screen." },
+
+	[N_META] = { .id = N_META, .name = ".archonfs", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RO,
+	    .doc = "The mount itself." },
+	[N_META_STATUS] = { .id = N_META_STATUS, .name = "status",
+	    .parent = N_META, .kind = NK_FILE, .mode = F_RO,
+	    .read = meta_status_read,
+	    .doc = "Per backend: up, down or connecting, since when, URL, "
+		"request and failure counts, last latency and error, snapshot "
+		"size and age, event stream state." },
+	[N_META_CONFIG] = { .id = N_META_CONFIG, .name = "config",
+	    .parent = N_META, .kind = NK_FILE, .mode = F_RO,
+	    .read = meta_config_read,
+	    .doc = "The effective options, one per line; secrets are masked." },
+	[N_META_REFRESH] = { .id = N_META_REFRESH, .name = "refresh",
+	    .parent = N_META, .kind = NK_CTL, .mode = F_RW,
+	    .read = meta_refresh_read, .write = meta_refresh_write,
+	    .doc = "Writing anything drops every cache: the next read of any "
+		"file fetches fresh state." },
+
+	[N_APPS] = { .id = N_APPS, .name = "apps", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_MARATHON,
+	    .flags = NF_ERRFILE, .list = apps_list, .match = apps_match,
+	    .mkdir = apps_mkdir,
+	    .doc = "Marathon's apps; groups are directories.  mkdir makes a "
+		"pending app (see app.json)." },
+	[N_GROUP] = { .id = N_GROUP, .doc_name = "<group>", .parent = N_APPS,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_MARATHON,
+	    .flags = NF_ERRFILE, .list = apps_list, .match = apps_match,
+	    .mkdir = apps_mkdir,
+	    .doc = "A Marathon group: its apps and groups.  Groups nest." },
+	[N_APP] = { .id = N_APP, .doc_name = "<app>", .parent = N_GROUP,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_MARATHON,
+	    .flags = NF_SCRATCH | NF_ERRFILE,
+	    .doc = "One app.  rm and rmdir are refused (EPERM): delete with "
+		"`echo delete > ctl`." },
+	[N_APP_JSON] = { .id = N_APP_JSON, .name = "app.json", .parent = N_APP,
+	    .kind = NK_DOC, .mode = F_RW, .backend = BK_MARATHON,
+	    .read = app_json_read, .write = app_json_write,
+	    .doc = "The app's definition, pretty-printed, without runtime "
+		"fields.  Writing a whole definition deploys it (PUT "
+		"partialUpdate=false) when the writer closes, fsyncs or "
+		"renames a file over it; unchanged text sends nothing." },
+	[N_APP_INSTANCES] = { .id = N_APP_INSTANCES, .name = "instances",
+	    .parent = N_APP, .kind = NK_VALUE, .mode = F_RW,
+	    .backend = BK_MARATHON,
+	    .read = app_instances_read, .write = app_instances_write,
+	    .doc = "The target instance count.  Writing a whole number scales "
+		"the app; write(2) returns once Marathon accepted it." },
+	[N_APP_STATUS] = { .id = N_APP_STATUS, .name = "status",
+	    .parent = N_APP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = app_status_read,
+	    .doc = "key: value lines: state (running, deploying, waiting, "
+		"suspended), instances, running, healthy, unhealthy, staged, "
+		"version, config_changed, scaled, deployment, last_failure." },
+	[N_APP_CTL] = { .id = N_APP_CTL, .name = "ctl", .parent = N_APP,
+	    .kind = NK_CTL, .mode = F_RW, .backend = BK_MARATHON,
+	    .read = app_ctl_read, .write = app_ctl_write,
+	    .doc = "Commands, one per write: restart; kill TASK [scale|wipe]; "
+		"delete; force (send again, with force, the last change "
+		"refused because a deployment held the app).  Reading lists "
+		"them." },
+	[N_TASKS] = { .id = N_TASKS, .name = "tasks", .parent = N_APP,
+	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
+	    .list = tasks_list, .match = tasks_match,
+	    .doc = "One directory per instance (task) Marathon tracks." },
+	[N_TASK] = { .id = N_TASK, .doc_name = "<task-id>", .parent = N_TASKS,
+	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
+	    .doc = "One instance." },
+	[N_TASK_STATUS] = { .id = N_TASK_STATUS, .name = "status",
+	    .parent = N_TASK, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = task_status_read,
+	    .doc = "key: value lines: state, host, ports, ip, health (healthy, "
+		"unhealthy, unknown, none), staged, started, version, agent." },
+	[N_TASK_JSON] = { .id = N_TASK_JSON, .name = "task.json",
+	    .parent = N_TASK, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = task_json_read,
+	    .doc = "The task as Marathon reports it." },
+	[N_VERSIONS] = { .id = N_VERSIONS, .name = "versions", .parent = N_APP,
+	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
+	    .list = versions_list, .match = versions_match,
+	    .doc = "Earlier definitions, fetched when listed." },
+	[N_VERSION] = { .id = N_VERSION, .doc_name = "<timestamp>.json",
+	    .parent = N_VERSIONS, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = version_read,
+	    .doc = "One earlier definition, shaped like app.json: cp it onto "
+		"app.json to roll back to it." },
+	[N_ENV] = { .id = N_ENV, .name = "env", .parent = N_APP,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_MARATHON,
+	    .flags = NF_SCRATCH | NF_ERRFILE, .list = map_list,
+	    .match = map_match, .create = map_create,
+	    .doc = "The app's environment, one file per variable." },
+	[N_ENV_VAR] = { .id = N_ENV_VAR, .doc_name = "<NAME>", .parent = N_ENV,
+	    .kind = NK_VALUE, .mode = F_RW, .backend = BK_MARATHON,
+	    .read = map_read, .write = map_write, .remove = map_remove,
+	    .doc = "A variable's value.  Writing sets it and deploys (one "
+		"trailing newline is dropped); rm removes it and deploys; "
+		"writing a new name adds it." },
+	[N_ENV_SECRET] = { .id = N_ENV_SECRET, .doc_name = "<NAME>",
+	    .parent = N_ENV, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = map_read,
+	    .doc = "A variable that refers to a Marathon secret: shows the "
+		"reference ({\"secret\":...}), never a value; edit app.json "
+		"to change it." },
+	[N_ENV_NEW] = { .id = N_ENV_NEW, .doc_name = "<NEW>", .parent = N_ENV,
+	    .kind = NK_VALUE, .mode = F_RW, .backend = BK_MARATHON,
+	    .flags = NF_LOCAL, .read = empty_read, .write = map_write,
+	    .doc = "A variable made by creat(2) and not written yet: it exists "
+		"only in this mount until a value is written." },
+	[N_LABELS] = { .id = N_LABELS, .name = "labels", .parent = N_APP,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_MARATHON,
+	    .flags = NF_SCRATCH | NF_ERRFILE, .list = map_list,
+	    .match = map_match, .create = map_create,
+	    .doc = "The app's labels, one file per key." },
+	[N_LABEL] = { .id = N_LABEL, .doc_name = "<KEY>", .parent = N_LABELS,
+	    .kind = NK_VALUE, .mode = F_RW, .backend = BK_MARATHON,
+	    .read = map_read, .write = map_write, .remove = map_remove,
+	    .doc = "A label's value; writing, rm and new names work as in env/." },
+	[N_LABEL_NEW] = { .id = N_LABEL_NEW, .doc_name = "<NEW>",
+	    .parent = N_LABELS, .kind = NK_VALUE, .mode = F_RW,
+	    .backend = BK_MARATHON, .flags = NF_LOCAL, .read = empty_read,
+	    .write = map_write,
+	    .doc = "A label made by creat(2) and not written yet." },
+	[N_PENDING] = { .id = N_PENDING, .doc_name = "<new-app>",
+	    .parent = N_GROUP, .kind = NK_PENDING, .mode = DIR_RW,
+	    .backend = BK_MARATHON, .flags = NF_LOCAL | NF_SCRATCH | NF_ERRFILE,
+	    .mkdir = apps_mkdir,
+	    .doc = "A directory made by mkdir under apps/: exists only in this "
+		"mount until its app.json is written, which creates the app "
+		"(POST /v2/apps, the id taken from the path); rmdir drops it." },
+	[N_PENDING_APP_JSON] = { .id = N_PENDING_APP_JSON, .name = "app.json",
+	    .parent = N_PENDING, .kind = NK_DOC, .mode = F_RW,
+	    .backend = BK_MARATHON, .read = pending_app_json_read,
+	    .write = pending_app_json_write,
+	    .doc = "A template for the new app; writing a definition creates "
+		"the app.  An \"id\" in it must match the path." },
+
+	[N_DEPLOYMENTS] = { .id = N_DEPLOYMENTS, .name = "deployments",
+	    .parent = N_ROOT, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MARATHON, .list = deps_list, .match = deps_match,
+	    .doc = "Marathon deployments in progress; one directory each, gone "
+		"when the deployment is." },
+	[N_DEPLOYMENT] = { .id = N_DEPLOYMENT, .doc_name = "<deployment-id>",
+	    .parent = N_DEPLOYMENTS, .kind = NK_DIR, .mode = DIR_RW,
+	    .backend = BK_MARATHON, .flags = NF_SCRATCH | NF_ERRFILE,
+	    .doc = "One running deployment." },
+	[N_DEP_JSON] = { .id = N_DEP_JSON, .name = "deployment.json",
+	    .parent = N_DEPLOYMENT, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = dep_json_read,
+	    .doc = "The deployment as Marathon reports it." },
+	[N_DEP_STATUS] = { .id = N_DEP_STATUS, .name = "status",
+	    .parent = N_DEPLOYMENT, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = dep_status_read,
+	    .doc = "key: value lines: id, version, apps, step (current/total), "
+		"actions." },
+	[N_DEP_WAIT] = { .id = N_DEP_WAIT, .name = "wait",
+	    .parent = N_DEPLOYMENT, .kind = NK_WAIT, .mode = F_RO,
+	    .backend = BK_MARATHON, .read = dep_wait_read,
+	    .doc = "Reading blocks until the deployment is over, then returns "
+		"success, failed: REASON, or finished (outcome not seen). "
+		"Interruptible (EINTR)." },
+	[N_DEP_CTL] = { .id = N_DEP_CTL, .name = "ctl",
+	    .parent = N_DEPLOYMENT, .kind = NK_CTL, .mode = F_RW,
+	    .backend = BK_MARATHON, .read = dep_ctl_read, .write = dep_ctl_write,
+	    .doc = "Commands: rollback (or cancel): Marathon reverts the change "
+		"in a new deployment; stop: end it where it is." },
+
+	[N_ERROR] = { .id = N_ERROR, .name = ".error", .parent = N_APP,
+	    .kind = NK_FILE, .mode = F_RO, .read = error_read,
+	    .doc = "In every directory that takes writes: the last refusal in "
+		"this directory, in words (when, what, errno, the backend's "
+		"message); empty when there was none." },
+	[N_SCRATCH] = { .id = N_SCRATCH, .doc_name = "<scratch>",
+	    .parent = N_APP, .kind = NK_SCRATCH, .mode = F_RW,
+	    .flags = NF_LOCAL,
+	    .doc = "Editor and tool scratch files (.x.swp, 4913, x~, sedXXXXXX, "
+		"#x#, *.tmp, *.bak, *.rejected) in app, env, labels and "
+		"deployment directories: kept in memory, never sent; renaming "
+		"one over a file writes that file.  FILE.rejected holds the "
+		"text of a refused document." },
+};
+
+const struct node_type *
+node_fixed_child(enum node_id parent, const char *name)
+{
+	int i;
+
+	if (strcmp(name, ".error") == 0)
+		return (node_table[parent].flags & NF_ERRFILE) ?
+		    &node_table[N_ERROR] : NULL;
+	for (i = 1; i < N_COUNT; i++)
+		if (node_table[i].parent == parent && node_table[i].name &&
+		    i != N_ERROR && strcmp(node_table[i].name, name) == 0)
+			return &node_table[i];
+	return NULL;
+}
+
+static const char *
+kind_name(enum node_kind k)
+{
+	static const char *const names[] = {
+		[NK_DIR] = "dir", [NK_FILE] = "file", [NK_VALUE] = "value",
+		[NK_DOC] = "document", [NK_CTL] = "ctl", [NK_WAIT] = "wait",
+		[NK_SCRATCH] = "scratch", [NK_PENDING] = "pending",
+	};
+
+	return names[k];
+}
+
+static void
+doc_path(enum node_id id, struct buf *out)
+{
+	const struct node_type *t = &node_table[id];
+
+	if (id == N_ROOT)
+		return;
+	doc_path(t->parent, out);
+	if (out->len)
+		buf_addch(out, '/');
+	buf_addstr(out, t->name ? t->name : t->doc_name);
+}
+
+void
+node_dump(void)
+{
+	struct buf path = BUF_INIT(4096);
+	int i;
+
+	for (i = 1; i < N_COUNT; i++) {
+		buf_reset(&path);
+		doc_path((enum node_id)i, &path);
+		printf("%s\t%s\t%04o\t%s\n", buf_str(&path),
+		    kind_name(node_table[i].kind), (unsigned)node_table[i].mode,
+		    node_table[i].doc);
+	}
+	buf_free(&path);
+}
+
+const char *
+ctx_arg(const struct nctx *c, enum node_id r)
+{
+	int i;
+
+	for (i = c->nargs - 1; i >= 0; i--)
+		if (c->args[i].row == r)
+			return c->args[i].arg;
+	return NULL;
+}
+
+void
+ctx_dir(const struct nctx *c, char *out, size_t outsz)
+{
+	const char *slash = strrchr(c->path, '/');
+	size_t n = slash ? (size_t)(slash - c->path) : 0;
+
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, c->path, n);
+	out[n] = '\0';
+}

@@ -1,0 +1,2075 @@
+/*
+ * ops.c: the FUSE low-level operations, driven by the node table.
+ *
+ * Nothing here knows a backend.  Each operation finds the node's row
+ * (node.c) and calls its handlers.  How each kind of node behaves:
+ *
+ *   NK_FILE   rendered at open into a per-open buffer; reads are slices of
+ *             it, so a reader sees one consistent version.  KEEP_CACHE when
+ *             the content is what the page cache already holds; direct I/O
+ *             for that open when the size changed since the kernel last
+ *             asked, so a stale i_size never truncates a read.
+ *   NK_VALUE, NK_CTL
+ *             each write(2) is one value or command, applied inside the
+ *             write; its result is the write's result.  An O_TRUNC open
+ *             alone writes nothing (bash opens with O_TRUNC and flushes
+ *             before it writes).
+ *   NK_DOC    written into a per-open buffer (capped at DOC_MAX) and
+ *             applied once when the writer is done: at fsync, at close
+ *             (FLUSH) or when a scratch file is renamed over it.  A refusal
+ *             is kept in words in the directory's .error, the text beside
+ *             the document as NAME.rejected.
+ *   NK_WAIT   a read that blocks (on the wait pool) until the handler
+ *             says the awaited event happened; interruptible.
+ *   NK_SCRATCH, NK_PENDING, NF_LOCAL rows
+ *             live in the local store (local.c) only.
+ *
+ * Editors: vim renames app.json to app.json~ before writing a new app.json
+ * (backupcopy=no) and probes with a file named 4913; sed -i writes sedXXXXXX
+ * and renames it over the file.  rename() therefore copies a table file to
+ * a scratch name (the node stays), and applies a scratch file renamed over
+ * a value or document.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fs.h"
+#include "inode.h"
+#include "local.h"
+
+enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_DIR };
+
+struct dent {
+	char		*name;
+	enum node_id	 row;
+	char		*arg;
+	struct stat	 st;
+	int		 have_st;
+	int		 gone;		/* vanished between listing and attrs */
+};
+
+struct handle {
+	enum htype	 type;
+	struct inode	*node;		/* referenced */
+	int		 flags;		/* open flags */
+	pthread_mutex_t	 lock;		/* guards everything below */
+	struct buf	 content;	/* rendered content (H_GEN, H_VALUE, H_WAIT) */
+	struct buf	 wbuf;		/* H_DOC: the text being written */
+	int		 dirty;		/* H_DOC: written since the last apply */
+	int		 failed;	/* H_DOC: a write failed (errno): never apply */
+	int		 wait_done;
+	struct lentry	*le;		/* H_LOCAL */
+	struct dent	*ents;		/* H_DIR */
+	size_t		 nents, alloc;
+	struct nctx	*dctx;		/* H_DIR: holds the listing's snapshots */
+};
+
+struct dirfill {
+	struct handle	*h;
+};
+
+/* ---- context ---------------------------------------------------------- */
+
+/* dir + "/" + name into out; -ENAMETOOLONG rather than a truncated path. */
+static int
+path_join(char *out, size_t n, const char *dir, const char *name)
+{
+	size_t d = strlen(dir), k = strlen(name);
+
+	if (d + k + 2 > n)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, d);
+	if (d)
+		out[d++] = '/';
+	memcpy(out + d, name, k + 1);
+	return 0;
+}
+
+int
+backend_enabled(enum backend_id b)
+{
+	switch (b) {
+	case BK_NONE:
+		return 1;
+	case BK_MARATHON:
+		return FS->marathon != NULL;
+	default:
+		return 0;
+	}
+}
+
+static void
+ctx_init(struct nctx *c, struct op *op, struct inode *in)
+{
+	memset(c, 0, sizeof(*c));
+	itab_ctx(in, c);
+	c->op = op;
+	c->may_block = op->may_block;
+	c->deadline = op->deadline ? op->deadline : now_ms() + 5000;
+	c->msg = &op->msg;
+	if (c->t->backend != BK_NONE)
+		op->backend = c->t->backend;
+}
+
+/* A context for a member of directory pc that has no inode (yet). */
+static void
+ctx_child(struct nctx *c, const struct nctx *pc, const char *name,
+    enum node_id row, const char *arg)
+{
+	const struct node_type *t = node_row(row);
+	int i;
+
+	memcpy(c, pc, sizeof(*c));
+	/* The parent's holds are borrowed: only the parent puts them. */
+	for (i = 0; i < NCTX_HOLDS; i++)
+		c->hold[i].put = NULL;
+	/* Names were checked by resolve(); an over-long path stays empty
+	 * and matches nothing. */
+	if (path_join(c->path, sizeof(c->path), pc->path, name) != 0)
+		c->path[0] = '\0';
+	if ((t->name == NULL || arg) && c->nargs < NCTX_ARGS) {
+		c->args[c->nargs].row = row;
+		c->args[c->nargs].arg = arg ? arg : name;
+		c->nargs++;
+	}
+	c->name = name;
+	c->t = t;
+	c->node = NULL;
+	c->mtime_ms = 0;
+	if (t->backend != BK_NONE && c->op)
+		c->op->backend = t->backend;
+}
+
+static void
+ctx_done(struct nctx *c)
+{
+	int i;
+
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		if (c->hold[i].p && c->hold[i].put)
+			c->hold[i].put(c->hold[i].p);
+		c->hold[i].p = NULL;
+		c->hold[i].put = NULL;
+	}
+}
+
+int
+dirfill_add(struct dirfill *f, const char *name, enum node_id row,
+    const char *arg)
+{
+	struct handle *h = f->h;
+	struct dent *ne;
+	size_t i;
+
+	/* Names are unique in a directory: the first one wins. */
+	for (i = 0; i < h->nents; i++)
+		if (strcmp(h->ents[i].name, name) == 0)
+			return 0;
+	if (h->nents == h->alloc) {
+		h->alloc = h->alloc ? h->alloc * 2 : 32;
+		ne = realloc(h->ents, h->alloc * sizeof(*ne));
+		if (ne == NULL)
+			return -ENOMEM;
+		h->ents = ne;
+	}
+	memset(&h->ents[h->nents], 0, sizeof(h->ents[0]));
+	h->ents[h->nents].name = strdup(name);
+	h->ents[h->nents].row = row;
+	h->ents[h->nents].arg = arg ? strdup(arg) : NULL;
+	if (h->ents[h->nents].name == NULL)
+		return -ENOMEM;
+	h->nents++;
+	return 0;
+}
+
+static int
+is_dir(const struct node_type *t)
+{
+	return t->kind == NK_DIR || t->kind == NK_PENDING;
+}
+
+static int
+valid_name(const char *name)
+{
+	if (strlen(name) > 255)
+		return -ENAMETOOLONG;
+	if (strchr(name, '/') || name[0] == '\0')
+		return -EINVAL;
+	return 0;
+}
+
+/* Resolve name in directory pc: its row, and the argument it captures. */
+static int
+resolve(struct nctx *pc, const char *name, enum node_id *row, char **arg)
+{
+	const struct node_type *fixed;
+	struct lentry *le;
+	char path[4096];
+	int rc;
+
+	*arg = NULL;
+	if ((rc = valid_name(name)) != 0)
+		return rc;
+	if (!is_dir(pc->t))
+		return -ENOTDIR;
+	if ((rc = path_join(path, sizeof(path), pc->path, name)) != 0)
+		return rc;
+	if ((le = local_get(path)) != NULL) {
+		*row = le->row;
+		local_put(le);
+		if (*row != N_PENDING || pc->t->match == NULL)
+			return 0;
+		/* A pending directory yields once the cluster has the real
+		 * thing (created through this mount or by anyone else). */
+		rc = pc->t->match(pc, name, row, arg);
+		if (rc == 0) {
+			local_remove_one(path);
+			return 0;
+		}
+		*row = N_PENDING;
+		return rc == -ENOENT ? 0 : rc;
+	}
+	fixed = node_fixed_child(pc->t->id, name);
+	if (fixed && backend_enabled(fixed->backend)) {
+		*row = fixed->id;
+		return 0;
+	}
+	if (pc->t->match && backend_enabled(pc->t->backend))
+		return pc->t->match(pc, name, row, arg);
+	return -ENOENT;
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static void
+set_times(struct stat *st, int64_t ms)
+{
+	st->st_mtim.tv_sec = ms / 1000;
+	st->st_mtim.tv_nsec = (ms % 1000) * 1000000L;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static int
+node_attr(struct nctx *c, struct stat *st, uint64_t ino)
+{
+	const struct node_type *t = c->t;
+	struct buf b = BUF_INIT(0);
+	struct lentry *le;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_uid = FS->uid;
+	st->st_gid = FS->gid;
+	st->st_blksize = 4096;
+	set_times(st, FS->start_wall_ms);
+	if ((t->flags & NF_LOCAL) || t->kind == NK_SCRATCH ||
+	    t->kind == NK_PENDING) {
+		if ((le = local_get(c->path)) == NULL)
+			return -ENOENT;
+		local_stat(le, st);
+		local_put(le);
+		goto out;
+	}
+	switch (t->kind) {
+	case NK_DIR:
+		st->st_mode = S_IFDIR | t->mode;
+		st->st_nlink = 2;
+		st->st_size = 0;
+		break;
+	case NK_WAIT:
+		st->st_mode = S_IFREG | t->mode;
+		st->st_nlink = 1;
+		break;
+	default:
+		c->mtime_ms = 0;
+		if ((rc = t->read(c, &b)) < 0)
+			goto done;
+		rc = 0;
+		st->st_mode = S_IFREG | t->mode;
+		st->st_nlink = 1;
+		st->st_size = (off_t)b.len;
+		if (c->mtime_ms > 0)
+			set_times(st, c->mtime_ms);
+		break;
+	}
+out:
+	st->st_blocks = (st->st_size + 511) / 512;
+	if (FS->opt.ro)
+		st->st_mode &= ~(mode_t)0222;
+	st->st_ino = ino;
+done:
+	buf_free(&b);
+	return rc;
+}
+
+static void
+note_size(struct inode *in, off_t size)
+{
+	itab_lock();
+	in->attr_size = size;
+	itab_unlock();
+}
+
+/* A generated directory exists while its parent still generates it. */
+static int
+check_exists(struct op *op, struct inode *in, const struct nctx *c)
+{
+	struct nctx pc;
+	enum node_id row;
+	char *arg = NULL;
+	int rc;
+
+	if (c->t->name != NULL || (c->t->flags & NF_LOCAL) || in->parent == NULL ||
+	    c->t->kind == NK_PENDING)
+		return 0;
+	ctx_init(&pc, op, in->parent);
+	rc = resolve(&pc, in->name, &row, &arg);
+	if (rc == 0 && row != in->row)
+		rc = -ENOENT;
+	free(arg);
+	ctx_done(&pc);
+	return rc;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static struct op *
+op_new(fuse_req_t req, int (*fn)(struct op *), const char *what)
+{
+	const struct fuse_ctx *fc = fuse_req_ctx(req);
+	struct op *op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	op->req = req;
+	op->fn = fn;
+	op->what = what;
+	op->uid = fc->uid;
+	op->gid = fc->gid;
+	op->pid = fc->pid;
+	op->rkind = R_ERR;
+	buf_init(&op->msg, 1u << 20);
+	buf_init(&op->audit, 1u << 20);
+	return op;
+}
+
+static void handle_free(struct handle *h);
+
+static void
+op_free(struct op *op)
+{
+	free(op->name);
+	free(op->name2);
+	free(op->data);
+	free(op->rbuf);
+	buf_free(&op->msg);
+	buf_free(&op->audit);
+	free(op);
+}
+
+static void
+op_finish(struct op *op, int rc)
+{
+	/* After this no interrupt callback runs for this op (libfuse takes
+	 * the request's lock both here and around the callback). */
+	fuse_req_interrupt_func(op->req, NULL, NULL);
+	if (rc < 0) {
+		fuse_reply_err(op->req, -rc);
+		goto out;
+	}
+	switch (op->rkind) {
+	case R_ERR:
+		fuse_reply_err(op->req, op->err);
+		break;
+	case R_NONE:
+		fuse_reply_none(op->req);
+		break;
+	case R_ENTRY:
+		if (fuse_reply_entry(op->req, &op->entry) != 0 && op->entry.ino)
+			itab_forget(op->entry.ino, 1);
+		break;
+	case R_ATTR:
+		fuse_reply_attr(op->req, &op->st, FS->opt.attr_timeout);
+		break;
+	case R_OPEN:
+		if (fuse_reply_open(op->req, &op->rfi) != 0)
+			handle_free((struct handle *)(uintptr_t)op->rfi.fh);
+		break;
+	case R_CREATE:
+		if (fuse_reply_create(op->req, &op->entry, &op->rfi) != 0) {
+			handle_free((struct handle *)(uintptr_t)op->rfi.fh);
+			itab_forget(op->entry.ino, 1);
+		}
+		break;
+	case R_BUF:
+		fuse_reply_buf(op->req, op->rbuf, op->rlen);
+		break;
+	case R_WRITE:
+		fuse_reply_write(op->req, op->wcount);
+		break;
+	case R_STATFS:
+		break;
+	}
+out:
+	op_free(op);
+}
+
+static void
+op_interrupt(fuse_req_t req, void *data)
+{
+	struct op *op = data;
+
+	(void)req;
+	op->interrupted = 1;
+}
+
+int
+backend_timeout_ms(enum backend_id b)
+{
+	(void)b;
+	return (int)(FS->opt.timeout * 1000);
+}
+
+static void
+op_start(struct op *op)
+{
+	int rc;
+
+	if (op == NULL)
+		return;
+	op->may_block = 0;
+	rc = op->fn(op);
+	if (rc == -E_WOULDBLOCK) {
+		op->may_block = 1;
+		buf_reset(&op->msg);
+		buf_reset(&op->audit);
+		if (op->backend == POOL_WAIT)
+			op->deadline = 0;	/* waits as long as it takes */
+		else
+			op->deadline = now_ms() + backend_timeout_ms(op->backend);
+		fuse_req_interrupt_func(op->req, op_interrupt, op);
+		pool_submit(FS->pool[op->backend], op);
+		return;
+	}
+	op_finish(op, rc);
+}
+
+void
+op_run_blocking(struct op *op)
+{
+	int rc;
+
+	if (op->interrupted)
+		rc = -EINTR;
+	else if (op->deadline && now_ms() >= op->deadline)
+		rc = -ETIMEDOUT;
+	else if ((rc = op->fn(op)) == -E_WOULDBLOCK)
+		rc = -EIO;
+	op_finish(op, rc);
+}
+
+void
+op_fail(struct op *op, int err)
+{
+	op_finish(op, -err);
+}
+
+/* ---- refusals and the change log --------------------------------------- */
+
+static const char *
+errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case EBUSY: return "EBUSY";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EEXIST: return "EEXIST";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EIO: return "EIO";
+	case EFBIG: return "EFBIG";
+	case EINTR: return "EINTR";
+	case ENOSPC: return "ENOSPC";
+	case EROFS: return "EROFS";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case EISDIR: return "EISDIR";
+	case ENOTDIR: return "ENOTDIR";
+	default: return "error";
+	}
+}
+
+/* The directory whose .error records a refusal at (or under) path. */
+static void
+error_dir(struct inode *dir, char *out, size_t n)
+{
+	struct inode *p;
+
+	itab_lock();
+	for (p = dir; p && p->parent; p = p->parent)
+		if (node_row(p->row)->flags & NF_ERRFILE)
+			break;
+	itab_unlock();
+	if (p == NULL || p->parent == NULL)
+		p = dir;
+	itab_path(p, out, n);
+}
+
+/*
+ * Record a refusal: .error of the nearest directory that has one, and for
+ * documents the refused text beside the document.
+ */
+static void
+refuse(struct op *op, struct inode *dir, const char *name, int err,
+    const char *text, size_t len)
+{
+	char edir[4096], dpath[4096], rpath[4096], when[32], rej[300];
+	struct buf b = BUF_INIT(1u << 20);
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	error_dir(dir, edir, sizeof(edir));
+	itab_path(dir, dpath, sizeof(dpath));
+	buf_printf(&b, "%s %s %s%s%s: %s (%s)\n", when, op->what, dpath,
+	    dpath[0] ? "/" : "", name, strerror(err), errno_name(err));
+	if (op->msg.len)
+		buf_printf(&b, "%s\n", buf_str(&op->msg));
+	if (text && strlen(name) + 10 < sizeof(rej)) {
+		snprintf(rej, sizeof(rej), "%s.rejected", name);
+		if (path_join(rpath, sizeof(rpath), dpath, rej) == 0 &&
+		    local_put_file(rpath, text, len, op->uid, op->gid) == 0)
+			buf_printf(&b, "The refused text is kept in %s.rejected.\n",
+			    name);
+	}
+	local_set_error(edir, buf_str(&b));
+	buf_free(&b);
+}
+
+/* A plain refusal with a fixed message (no backend involved). */
+static int refuse_msg(struct op *op, struct inode *dir, const char *name,
+    int err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+refuse_msg(struct op *op, struct inode *dir, const char *name, int err,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&op->msg);
+	va_start(ap, fmt);
+	buf_vprintf(&op->msg, fmt, ap);
+	va_end(ap);
+	refuse(op, dir, name, err, NULL, 0);
+	return -err;
+}
+
+/*
+ * Apply a write through a node's write handler, with the change log,
+ * .error, and kernel invalidation around it.
+ */
+static int
+apply(struct op *op, struct nctx *c, struct inode *dir, const char *p,
+    size_t n, int is_doc)
+{
+	int rc;
+
+	if (FS->opt.ro)
+		return -EROFS;
+	buf_reset(&op->msg);
+	buf_reset(&op->audit);
+	rc = c->t->write(c, p, n);
+	if (rc == -E_WOULDBLOCK)
+		return rc;
+	if (rc > 0)
+		rc = 0;
+	log_change(op, c->path, buf_str(&op->audit), -rc, buf_str(&op->msg));
+	if (rc < 0)
+		refuse(op, dir, c->name, -rc, is_doc ? p : NULL, n);
+	else if (c->node)
+		inval_inode(c->node->ino);
+	return rc;
+}
+
+/* ---- lookup, getattr, forget ------------------------------------------- */
+
+static void
+fill_entry(struct fuse_entry_param *e, struct inode *in, const struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = in->ino;
+	e->attr = *st;
+	e->attr.st_ino = in->ino;
+	e->attr_timeout = FS->opt.attr_timeout;
+	e->entry_timeout = FS->opt.entry_timeout;
+}
+
+static int
+do_lookup(struct op *op)
+{
+	struct inode *parent, *in;
+	struct nctx pc, cc;
+	enum node_id row;
+	struct stat st;
+	char *arg = NULL;
+	int rc;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	memset(&cc, 0, sizeof(cc));
+	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
+		goto out;
+	ctx_child(&cc, &pc, op->name, row, arg);
+	if ((rc = node_attr(&cc, &st, 0)) != 0)
+		goto out;
+	if ((in = itab_get(parent, op->name, row, arg, 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	note_size(in, st.st_size);
+	fill_entry(&op->entry, in, &st);
+	op->rkind = R_ENTRY;
+	itab_put(in);
+out:
+	ctx_done(&cc);
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, do_lookup, "lookup");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op_start(op);
+}
+
+static void
+ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
+{
+	itab_forget(ino, n);
+	fuse_reply_none(req);
+}
+
+static void
+ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		itab_forget(f[i].ino, f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static struct handle *
+fh(const struct op *op)
+{
+	return op->has_fi ? (struct handle *)(uintptr_t)op->fi.fh : NULL;
+}
+
+static int
+do_getattr(struct op *op)
+{
+	struct handle *h = fh(op);
+	struct inode *in;
+	struct nctx c;
+	int rc;
+
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&c, op, in);
+	if (h && h->type == H_DOC) {
+		/* fstat on a document being written: its size so far. */
+		memset(&op->st, 0, sizeof(op->st));
+		op->st.st_mode = S_IFREG | c.t->mode;
+		op->st.st_nlink = 1;
+		op->st.st_uid = FS->uid;
+		op->st.st_gid = FS->gid;
+		op->st.st_ino = in->ino;
+		pthread_mutex_lock(&h->lock);
+		op->st.st_size = (off_t)h->wbuf.len;
+		pthread_mutex_unlock(&h->lock);
+		op->rkind = R_ATTR;
+		rc = 0;
+		goto out;
+	}
+	if ((rc = check_exists(op, in, &c)) != 0)
+		goto out;
+	if ((rc = node_attr(&c, &op->st, in->ino)) != 0)
+		goto out;
+	note_size(in, op->st.st_size);
+	op->rkind = R_ATTR;
+out:
+	ctx_done(&c);
+	itab_put(in);
+	return rc;
+}
+
+static void
+ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_getattr, "getattr");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	if (fi) {
+		op->fi = *fi;
+		op->has_fi = 1;
+	}
+	op_start(op);
+}
+
+/* ---- setattr ------------------------------------------------------------ */
+
+static int
+do_setattr(struct op *op)
+{
+	struct handle *h = fh(op);
+	struct inode *in;
+	struct lentry *le = NULL;
+	struct nctx c;
+	int rc = 0, set = op->to_set;
+
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&c, op, in);
+	if ((c.t->flags & NF_LOCAL) || c.t->kind == NK_SCRATCH ||
+	    c.t->kind == NK_PENDING) {
+		if ((le = local_get(c.path)) == NULL) {
+			rc = -ENOENT;
+			goto out;
+		}
+		if (set & FUSE_SET_ATTR_SIZE) {
+			if (c.t->kind != NK_SCRATCH && op->attr.st_size != 0) {
+				rc = -EINVAL;
+				goto out;
+			}
+			if (c.t->kind == NK_SCRATCH &&
+			    (rc = local_truncate(le, op->attr.st_size)) != 0)
+				goto out;
+		}
+		pthread_mutex_lock(&le->lock);
+		if (set & FUSE_SET_ATTR_MODE)
+			le->mode = op->attr.st_mode & 07777;
+		if (set & FUSE_SET_ATTR_UID)
+			le->uid = op->attr.st_uid;
+		if (set & FUSE_SET_ATTR_GID)
+			le->gid = op->attr.st_gid;
+		if (set & FUSE_SET_ATTR_MTIME)
+			le->mtime = op->attr.st_mtim;
+		if (set & FUSE_SET_ATTR_MTIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &le->mtime);
+		pthread_mutex_unlock(&le->lock);
+		goto attrs;
+	}
+	if (set & FUSE_SET_ATTR_SIZE) {
+		if (FS->opt.ro) {
+			rc = -EROFS;
+			goto out;
+		}
+		if (h && h->type == H_DOC) {
+			pthread_mutex_lock(&h->lock);
+			if ((size_t)op->attr.st_size > DOC_MAX)
+				rc = -EFBIG;
+			else if ((rc = buf_truncate(&h->wbuf,
+			    (size_t)op->attr.st_size)) == 0)
+				h->dirty = 1;
+			pthread_mutex_unlock(&h->lock);
+			if (rc)
+				goto out;
+		} else if (c.t->kind == NK_VALUE || c.t->kind == NK_CTL ||
+		    c.t->kind == NK_DOC) {
+			/* Truncation alone writes nothing: the value or
+			 * document is applied by the write that follows. */
+			if (op->attr.st_size != 0) {
+				rc = -EINVAL;
+				goto out;
+			}
+		} else {
+			rc = -EPERM;
+			goto out;
+		}
+	}
+	if (set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		/* Accept what changes nothing (cp -p, editors restoring modes). */
+		struct stat cur;
+
+		if ((rc = node_attr(&c, &cur, in->ino)) != 0)
+			goto out;
+		if (((set & FUSE_SET_ATTR_MODE) &&
+		    (op->attr.st_mode & 07777) != (cur.st_mode & 07777)) ||
+		    ((set & FUSE_SET_ATTR_UID) && op->attr.st_uid != cur.st_uid) ||
+		    ((set & FUSE_SET_ATTR_GID) && op->attr.st_gid != cur.st_gid)) {
+			rc = -EPERM;
+			goto out;
+		}
+	}
+attrs:
+	/* Times on cluster files are accepted and ignored (touch works). */
+	if (h && h->type == H_DOC) {
+		rc = node_attr(&c, &op->st, in->ino);
+		if (rc == 0) {
+			pthread_mutex_lock(&h->lock);
+			op->st.st_size = (off_t)h->wbuf.len;
+			pthread_mutex_unlock(&h->lock);
+		}
+	} else {
+		rc = node_attr(&c, &op->st, in->ino);
+	}
+	if (rc == 0)
+		op->rkind = R_ATTR;
+out:
+	local_put(le);
+	ctx_done(&c);
+	itab_put(in);
+	return rc;
+}
+
+static void
+ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_setattr, "setattr");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->attr = *attr;
+	op->to_set = to_set;
+	if (fi) {
+		op->fi = *fi;
+		op->has_fi = 1;
+	}
+	op_start(op);
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+static int
+add_local(void *arg, const char *name, enum node_id row)
+{
+	return dirfill_add(arg, name, row, NULL);
+}
+
+static int
+do_opendir(struct op *op)
+{
+	struct dirfill fill;
+	struct handle *h;
+	struct inode *in;
+	struct nctx *c;
+	int i, rc;
+
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	if ((c = malloc(sizeof(*c))) == NULL || (h = calloc(1, sizeof(*h))) == NULL) {
+		free(c);
+		itab_put(in);
+		return -ENOMEM;
+	}
+	ctx_init(c, op, in);
+	h->type = H_DIR;
+	h->node = in;
+	pthread_mutex_init(&h->lock, NULL);
+	buf_init(&h->content, 0);
+	buf_init(&h->wbuf, DOC_MAX);
+	h->dctx = c;
+	fill.h = h;
+	if (!is_dir(c->t)) {
+		rc = -ENOTDIR;
+		goto fail;
+	}
+	if ((rc = check_exists(op, in, c)) != 0)
+		goto fail;
+	for (i = 1; i < N_COUNT; i++) {
+		const struct node_type *t = node_row((enum node_id)i);
+
+		if (t->parent != c->t->id || t->name == NULL || i == N_ERROR ||
+		    (t->flags & NF_HIDDEN) || !backend_enabled(t->backend))
+			continue;
+		if ((rc = dirfill_add(&fill, t->name, t->id, NULL)) != 0)
+			goto fail;
+	}
+	if (c->t->flags & NF_ERRFILE)
+		dirfill_add(&fill, ".error", N_ERROR, NULL);
+	if (c->t->list && backend_enabled(c->t->backend) &&
+	    (rc = c->t->list(c, &fill)) != 0)
+		goto fail;
+	if ((rc = local_list(c->path, add_local, &fill)) != 0)
+		goto fail;
+	memset(&op->rfi, 0, sizeof(op->rfi));
+	op->rfi.fh = (uintptr_t)h;
+	op->rkind = R_OPEN;
+	return 0;
+fail:
+	handle_free(h);
+	return rc;
+}
+
+static void
+ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_opendir, "opendir");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static int
+do_readdir(struct op *op, int plus)
+{
+	struct handle *h = fh(op);
+	struct fuse_entry_param e;
+	struct nctx cc;
+	size_t i, pos = 0, need, budget = 0;
+	char *out;
+	int rc = 0;
+
+	if (h == NULL || h->type != H_DIR)
+		return -EBADF;
+	pthread_mutex_lock(&h->lock);
+	h->dctx->op = op;
+	h->dctx->may_block = op->may_block;
+	h->dctx->deadline = op->deadline ? op->deadline : now_ms() + 5000;
+	h->dctx->msg = &op->msg;
+	/* Attributes first, for as many entries as can fit: this part may
+	 * need to block, and nothing has been handed out yet. */
+	for (i = op->off < 2 ? 0 : (size_t)op->off - 2; plus && i < h->nents; i++) {
+		struct dent *d = &h->ents[i];
+
+		need = fuse_add_direntry_plus(op->req, NULL, 0, d->name, NULL, 0);
+		if (budget + need > op->size)
+			break;
+		budget += need;
+		if (d->have_st || d->gone)
+			continue;
+		ctx_child(&cc, h->dctx, d->name, d->row, d->arg);
+		rc = node_attr(&cc, &d->st, 0);
+		ctx_done(&cc);
+		if (rc == -E_WOULDBLOCK)
+			goto unlock;
+		if (rc < 0)
+			d->gone = 1;
+		else
+			d->have_st = 1;
+		rc = 0;
+	}
+	if ((out = malloc(op->size ? op->size : 1)) == NULL) {
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	for (i = (size_t)op->off; i < h->nents + 2; i++) {
+		const char *name = i == 0 ? "." : i == 1 ? ".." : h->ents[i - 2].name;
+		struct dent *d = i >= 2 ? &h->ents[i - 2] : NULL;
+		struct inode *in;
+
+		if (plus)
+			need = fuse_add_direntry_plus(op->req, NULL, 0, name, NULL, 0);
+		else
+			need = fuse_add_direntry(op->req, NULL, 0, name, NULL, 0);
+		if (pos + need > op->size)
+			break;
+		memset(&e, 0, sizeof(e));
+		if (d == NULL) {
+			e.attr.st_mode = S_IFDIR;
+			e.attr.st_ino = i == 0 || h->node->parent == NULL ?
+			    h->node->ino : h->node->parent->ino;
+		} else if (d->gone) {
+			continue;
+		} else if (plus) {
+			in = itab_get(h->node, d->name, d->row, d->arg, 1);
+			if (in == NULL)
+				break;
+			note_size(in, d->st.st_size);
+			fill_entry(&e, in, &d->st);
+			itab_put(in);
+		} else {
+			e.attr.st_mode = is_dir(node_row(d->row)) ? S_IFDIR : S_IFREG;
+			e.attr.st_ino = fnv1a(FNV_INIT, name, strlen(name)) | 1;
+		}
+		if (plus)
+			fuse_add_direntry_plus(op->req, out + pos, op->size - pos,
+			    name, &e, (off_t)(i + 1));
+		else
+			fuse_add_direntry(op->req, out + pos, op->size - pos, name,
+			    &e.attr, (off_t)(i + 1));
+		pos += need;
+	}
+	op->rbuf = out;
+	op->rlen = pos;
+	op->rkind = R_BUF;
+unlock:
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static int
+do_readdirplus(struct op *op)
+{
+	return do_readdir(op, 1);
+}
+
+static int
+do_readdir_plain(struct op *op)
+{
+	return do_readdir(op, 0);
+}
+
+static void
+ll_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi, int plus)
+{
+	struct op *op = op_new(req, plus ? do_readdirplus : do_readdir_plain,
+	    "readdir");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->size = size;
+	op->off = off;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static void
+ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ll_readdir_common(req, ino, size, off, fi, 0);
+}
+
+static void
+ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	ll_readdir_common(req, ino, size, off, fi, 1);
+}
+
+static void
+handle_free(struct handle *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nents; i++) {
+		free(h->ents[i].name);
+		free(h->ents[i].arg);
+	}
+	free(h->ents);
+	if (h->dctx) {
+		ctx_done(h->dctx);
+		free(h->dctx);
+	}
+	local_put(h->le);
+	buf_free(&h->content);
+	buf_free(&h->wbuf);
+	pthread_mutex_destroy(&h->lock);
+	itab_put(h->node);
+	free(h);
+}
+
+static void
+ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	handle_free((struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- open, read, write -------------------------------------------------- */
+
+/* Make a handle for node in (referenced by the caller, who keeps it). */
+static int
+open_node(struct op *op, struct inode *in, int flags, struct handle **out)
+{
+	struct handle *h;
+	struct nctx c;
+	int acc = flags & O_ACCMODE, wr = acc != O_RDONLY, rc = 0;
+	uint64_t hash;
+
+	ctx_init(&c, op, in);
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		ctx_done(&c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	buf_init(&h->content, 0);
+	buf_init(&h->wbuf, DOC_MAX);
+	h->flags = flags;
+	h->node = in;
+	memset(&op->rfi, 0, sizeof(op->rfi));
+	if (wr && FS->opt.ro) {
+		rc = -EROFS;
+		goto fail;
+	}
+	switch (c.t->kind) {
+	case NK_DIR:
+	case NK_PENDING:
+		rc = -EISDIR;
+		goto fail;
+	case NK_SCRATCH:
+		if ((h->le = local_get(c.path)) == NULL) {
+			rc = -ENOENT;
+			goto fail;
+		}
+		if ((flags & O_TRUNC) && wr && (rc = local_truncate(h->le, 0)) != 0)
+			goto fail;
+		h->type = H_LOCAL;
+		op->rfi.direct_io = 1;
+		break;
+	case NK_FILE:
+	case NK_WAIT:
+		if (wr) {
+			rc = -EACCES;
+			goto fail;
+		}
+		if (c.t->kind == NK_WAIT) {
+			h->type = H_WAIT;
+			op->rfi.direct_io = 1;
+			op->rfi.nonseekable = 1;
+			break;
+		}
+		/* fall through */
+	default:
+		if (wr && c.t->kind == NK_DOC) {
+			h->type = H_DOC;
+			op->rfi.direct_io = 1;
+			if (!(flags & O_TRUNC) && (rc = c.t->read(&c, &h->wbuf)) < 0)
+				goto fail;
+			rc = 0;
+			break;
+		}
+		if (wr) {
+			if (c.t->write == NULL) {
+				rc = -EACCES;
+				goto fail;
+			}
+			h->type = H_VALUE;
+			op->rfi.direct_io = 1;
+			/* An O_WRONLY open needs nothing from the backend. */
+			if (acc == O_RDWR && (rc = c.t->read(&c, &h->content)) < 0)
+				goto fail;
+			rc = 0;
+			break;
+		}
+		h->type = H_GEN;
+		if ((rc = c.t->read(&c, &h->content)) < 0)
+			goto fail;
+		rc = 0;
+		/* Page cache coherence: keep it when the content is unchanged,
+		 * bypass it when the kernel's idea of the size is stale. */
+		hash = fnv1a(FNV_INIT, h->content.data ? h->content.data : "",
+		    h->content.len);
+		itab_lock();
+		if (in->attr_size != (off_t)h->content.len) {
+			op->rfi.direct_io = 1;
+			in->page_valid = 0;
+		} else {
+			op->rfi.keep_cache = in->page_valid && in->page_hash == hash;
+			in->page_hash = hash;
+			in->page_valid = 1;
+		}
+		itab_unlock();
+		break;
+	}
+	if (acc == O_RDONLY)
+		op->rfi.noflush = 1;	/* no FLUSH round trip on close */
+	ctx_done(&c);
+	itab_hold(in);
+	*out = h;
+	return 0;
+fail:
+	ctx_done(&c);
+	h->node = NULL;
+	handle_free(h);
+	return rc;
+}
+
+static int
+do_open(struct op *op)
+{
+	struct handle *h;
+	struct inode *in;
+	int rc;
+
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	rc = open_node(op, in, op->flags, &h);
+	itab_put(in);
+	if (rc != 0)
+		return rc;
+	op->rfi.fh = (uintptr_t)h;
+	op->rkind = R_OPEN;
+	return 0;
+}
+
+static void
+ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_open, "open");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->flags = fi->flags;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static int
+slice(struct op *op, const struct buf *b)
+{
+	size_t n = 0;
+
+	if ((size_t)op->off < b->len) {
+		n = b->len - (size_t)op->off;
+		if (n > op->size)
+			n = op->size;
+	}
+	op->rlen = n;
+	op->rkind = R_BUF;
+	if (n == 0)
+		return 0;
+	if ((op->rbuf = malloc(n)) == NULL)
+		return -ENOMEM;
+	memcpy(op->rbuf, b->data + op->off, n);
+	return 0;
+}
+
+static int
+do_read(struct op *op)
+{
+	struct handle *h = fh(op);
+	struct nctx c;
+	int rc = 0;
+
+	if (h == NULL)
+		return -EBADF;
+	switch (h->type) {
+	case H_GEN:
+		/* The reply owns a copy: the kernel may finish this request
+		 * and send RELEASE (freeing the handle) while the reply's
+		 * writev is still returning. */
+		return slice(op, &h->content);
+	case H_VALUE:
+		pthread_mutex_lock(&h->lock);
+		rc = slice(op, &h->content);
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	case H_DOC:
+		pthread_mutex_lock(&h->lock);
+		rc = slice(op, &h->wbuf);
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	case H_LOCAL:
+		pthread_mutex_lock(&h->le->lock);
+		rc = slice(op, &h->le->data);
+		pthread_mutex_unlock(&h->le->lock);
+		return rc;
+	case H_WAIT:
+		pthread_mutex_lock(&h->lock);
+		if (!h->wait_done) {
+			if (!op->may_block) {
+				pthread_mutex_unlock(&h->lock);
+				op->backend = POOL_WAIT;
+				return -E_WOULDBLOCK;
+			}
+			ctx_init(&c, op, h->node);
+			op->backend = POOL_WAIT;
+			buf_reset(&h->content);
+			rc = c.t->read(&c, &h->content);
+			ctx_done(&c);
+			if (rc >= 0) {
+				h->wait_done = 1;
+				rc = 0;
+			}
+		}
+		if (rc == 0)
+			rc = slice(op, &h->content);
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	default:
+		return -EISDIR;
+	}
+}
+
+static void
+ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_read, "read");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->size = size;
+	op->off = off;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static int
+do_write(struct op *op)
+{
+	struct handle *h = fh(op);
+	struct nctx c;
+	int rc;
+
+	if (h == NULL)
+		return -EBADF;
+	switch (h->type) {
+	case H_LOCAL:
+		if ((rc = local_pwrite(h->le, op->data, op->len, op->off)) != 0)
+			return rc;
+		op->wcount = op->len;
+		op->rkind = R_WRITE;
+		return 0;
+	case H_DOC:
+		pthread_mutex_lock(&h->lock);
+		if (h->failed) {
+			rc = -h->failed;
+		} else if ((size_t)op->off + op->len > DOC_MAX) {
+			/* Part of the text is lost: this open may never apply. */
+			h->failed = EFBIG;
+			h->dirty = 0;
+			pthread_mutex_unlock(&h->lock);
+			refuse_msg(op, h->node->parent, h->node->name, EFBIG,
+			    "%s: a document may not be larger than 1 MiB; nothing "
+			    "was sent", h->node->name);
+			return -EFBIG;
+		} else if ((rc = buf_pwrite(&h->wbuf, op->data, op->len,
+		    (size_t)op->off)) == 0) {
+			h->dirty = 1;
+		} else {
+			h->failed = -rc;
+			h->dirty = 0;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (rc != 0)
+			return rc;
+		op->wcount = op->len;
+		op->rkind = R_WRITE;
+		return 0;
+	case H_VALUE:
+		if (op->len > VALUE_MAX) {
+			return refuse_msg(op, h->node->parent, h->node->name, EFBIG,
+			    "%s: a value may not be larger than 64 KiB; nothing "
+			    "was sent", h->node->name);
+		}
+		ctx_init(&c, op, h->node);
+		rc = apply(op, &c, h->node->parent, op->data, op->len, 0);
+		ctx_done(&c);
+		if (rc != 0)
+			return rc;
+		op->wcount = op->len;
+		op->rkind = R_WRITE;
+		return 0;
+	default:
+		return -EBADF;
+	}
+}
+
+static void
+ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_write, "write");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->off = off;
+	op->len = size;
+	op->fi = *fi;
+	op->has_fi = 1;
+	if ((op->data = malloc(size ? size : 1)) == NULL) {
+		op_finish(op, -ENOMEM);
+		return;
+	}
+	memcpy(op->data, buf, size);
+	op_start(op);
+}
+
+/* Apply a dirty document: at flush, fsync, or release. */
+static int
+doc_apply(struct op *op, struct handle *h)
+{
+	struct nctx c;
+	struct buf text = BUF_INIT(DOC_MAX + 1);
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->type == H_DOC && h->failed) {
+		/* A write of this open failed: the text is incomplete. */
+		rc = -h->failed;
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	}
+	if (h->type != H_DOC || !h->dirty) {
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	if (!op->may_block) {
+		pthread_mutex_unlock(&h->lock);
+		ctx_init(&c, op, h->node);	/* sets op->backend */
+		ctx_done(&c);
+		return -E_WOULDBLOCK;
+	}
+	rc = buf_add(&text, h->wbuf.data ? h->wbuf.data : "", h->wbuf.len);
+	/* Whatever the outcome, this text has been dealt with. */
+	h->dirty = 0;
+	pthread_mutex_unlock(&h->lock);
+	if (rc == 0) {
+		ctx_init(&c, op, h->node);
+		rc = apply(op, &c, h->node->parent, buf_str(&text), text.len, 1);
+		ctx_done(&c);
+		if (rc == -E_WOULDBLOCK) {
+			pthread_mutex_lock(&h->lock);
+			h->dirty = 1;
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
+	buf_free(&text);
+	return rc;
+}
+
+static int
+do_flush(struct op *op)
+{
+	struct handle *h = fh(op);
+
+	if (h == NULL)
+		return 0;
+	return doc_apply(op, h);
+}
+
+static void
+ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_flush, "close");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static void
+ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_flush, "fsync");
+
+	(void)datasync;
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static int
+do_release(struct op *op)
+{
+	struct handle *h = fh(op);
+	int rc;
+
+	if (h == NULL)
+		return 0;
+	/* A document written without any flush (rare: the kernel flushes on
+	 * every close) is still applied; the result goes to .error only. */
+	rc = doc_apply(op, h);
+	if (rc == -E_WOULDBLOCK)
+		return rc;
+	handle_free(h);
+	return 0;
+}
+
+static void
+ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_release, "close");
+
+	if (op == NULL)
+		return;
+	op->ino = ino;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+/* ---- create, mkdir, unlink, rmdir ---------------------------------------- */
+
+static int
+child_path(const struct nctx *pc, const char *name, char *out, size_t n)
+{
+	return path_join(out, n, pc->path, name);
+}
+
+#define SCRATCH_HINT \
+	"cannot create '%s' here: this directory holds only the files " \
+	"archonfs defines; editor scratch files (.x.swp, x~, 4913, " \
+	"sedXXXXXX, *.tmp, *.bak) are kept in memory"
+
+static int
+do_create(struct op *op)
+{
+	struct inode *parent, *in = NULL;
+	struct nctx pc;
+	struct handle *h;
+	struct stat st;
+	enum node_id row;
+	char path[4096], *arg = NULL;
+	int rc, created = 0;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	if (FS->opt.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+	rc = resolve(&pc, op->name, &row, &arg);
+	if (rc == 0 && (op->flags & O_EXCL)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (rc == -ENOENT) {
+		child_path(&pc, op->name, path, sizeof(path));
+		if ((pc.t->flags & NF_SCRATCH) && local_scratch_name(op->name)) {
+			row = N_SCRATCH;
+		} else if (pc.t->create) {
+			rc = pc.t->create(&pc, op->name, &row);
+			if (rc == -E_WOULDBLOCK)
+				goto out;
+			if (rc != 0) {
+				refuse(op, parent, op->name, -rc, NULL, 0);
+				goto out;
+			}
+		} else {
+			rc = refuse_msg(op, parent, op->name, EPERM, SCRATCH_HINT,
+			    op->name);
+			goto out;
+		}
+		rc = local_create(path, row, 0, op->mode & 07777, op->uid, op->gid,
+		    NULL);
+		if (rc != 0)
+			goto out;
+		created = 1;
+	} else if (rc != 0) {
+		goto out;
+	}
+	if ((in = itab_get(parent, op->name, row, arg, 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = open_node(op, in, op->flags, &h)) != 0)
+		goto out;
+	{
+		struct nctx cc;
+
+		ctx_init(&cc, op, in);
+		rc = node_attr(&cc, &st, in->ino);
+		ctx_done(&cc);
+	}
+	if (rc != 0) {
+		handle_free(h);
+		goto out;
+	}
+	note_size(in, st.st_size);
+	fill_entry(&op->entry, in, &st);
+	op->rfi.fh = (uintptr_t)h;
+	op->rkind = R_CREATE;
+out:
+	if (rc != 0 && in) {
+		itab_forget(in->ino, 1);
+		if (created) {
+			local_remove(path);
+			itab_unhash(in);
+		}
+	}
+	itab_put(in);
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, do_create, "create");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op->mode = mode;
+	op->flags = fi->flags;
+	op->fi = *fi;
+	op->has_fi = 1;
+	op_start(op);
+}
+
+static int
+do_mkdir(struct op *op)
+{
+	struct inode *parent, *in;
+	struct nctx pc, cc;
+	struct stat st;
+	enum node_id row;
+	char path[4096], *arg = NULL;
+	int rc;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	memset(&cc, 0, sizeof(cc));
+	if (FS->opt.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+	rc = resolve(&pc, op->name, &row, &arg);
+	if (rc == 0) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (rc != -ENOENT)
+		goto out;
+	if (pc.t->mkdir == NULL || !backend_enabled(pc.t->backend)) {
+		rc = refuse_msg(op, parent, op->name, EPERM, "cannot make "
+		    "directory '%s' here", op->name);
+		goto out;
+	}
+	if ((rc = pc.t->mkdir(&pc, op->name)) != 0) {
+		if (rc != -E_WOULDBLOCK)
+			refuse(op, parent, op->name, -rc, NULL, 0);
+		goto out;
+	}
+	child_path(&pc, op->name, path, sizeof(path));
+	rc = local_create(path, N_PENDING, 1, op->mode & 07777, op->uid,
+	    op->gid, NULL);
+	if (rc != 0)
+		goto out;
+	ctx_child(&cc, &pc, op->name, N_PENDING, NULL);
+	if ((rc = node_attr(&cc, &st, 0)) != 0 ||
+	    (in = itab_get(parent, op->name, N_PENDING, NULL, 1)) == NULL) {
+		local_remove(path);
+		rc = rc ? rc : -ENOMEM;
+		goto out;
+	}
+	log_change(op, path, "nothing (pending until its app.json is written)",
+	    0, NULL);
+	fill_entry(&op->entry, in, &st);
+	op->rkind = R_ENTRY;
+	itab_put(in);
+out:
+	ctx_done(&cc);
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct op *op = op_new(req, do_mkdir, "mkdir");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op->mode = mode;
+	op_start(op);
+}
+
+static void
+drop_name(struct inode *parent, const char *name)
+{
+	struct inode *in = itab_find(parent, name);
+
+	if (in) {
+		itab_unhash(in);
+		itab_put(in);
+	}
+}
+
+#define RM_HINT \
+	"'%s' cannot be removed: deleting an app or a topic is a deliberate " \
+	"act; use `echo delete > ctl` in its directory"
+
+static int
+do_unlink(struct op *op)
+{
+	struct inode *parent;
+	struct nctx pc, cc;
+	enum node_id row;
+	char path[4096], *arg = NULL;
+	const struct node_type *t;
+	int rc;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	memset(&cc, 0, sizeof(cc));
+	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
+		goto out;
+	t = node_row(row);
+	child_path(&pc, op->name, path, sizeof(path));
+	if (is_dir(t)) {
+		rc = -EISDIR;
+	} else if (t->flags & NF_LOCAL || t->kind == NK_SCRATCH) {
+		rc = local_remove(path);
+		if (rc == 0)
+			drop_name(parent, op->name);
+	} else if (FS->opt.ro) {
+		rc = -EROFS;
+	} else if (t->remove) {
+		ctx_child(&cc, &pc, op->name, row, arg);
+		buf_reset(&op->msg);
+		buf_reset(&op->audit);
+		rc = t->remove(&cc);
+		if (rc == -E_WOULDBLOCK)
+			goto out;
+		log_change(op, path, buf_str(&op->audit), -rc, buf_str(&op->msg));
+		if (rc < 0)
+			refuse(op, parent, op->name, -rc, NULL, 0);
+		else
+			drop_name(parent, op->name);
+	} else {
+		rc = refuse_msg(op, parent, op->name, EPERM, RM_HINT, op->name);
+	}
+out:
+	ctx_done(&cc);
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, do_unlink, "unlink");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op_start(op);
+}
+
+static int
+do_rmdir(struct op *op)
+{
+	struct inode *parent;
+	struct nctx pc;
+	enum node_id row;
+	char path[4096], *arg = NULL;
+	const struct node_type *t;
+	int rc;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
+		goto out;
+	t = node_row(row);
+	child_path(&pc, op->name, path, sizeof(path));
+	if (!is_dir(t)) {
+		rc = -ENOTDIR;
+	} else if (t->kind == NK_PENDING) {
+		if (local_has_children(path)) {
+			rc = -ENOTEMPTY;
+		} else {
+			rc = local_remove(path);
+			if (rc == 0)
+				drop_name(parent, op->name);
+		}
+	} else if (row == N_GROUP) {
+		/* Groups exist exactly while they hold apps. */
+		rc = -ENOTEMPTY;
+	} else {
+		rc = refuse_msg(op, parent, op->name, EPERM, RM_HINT, op->name);
+	}
+out:
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, do_rmdir, "rmdir");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op_start(op);
+}
+
+/* ---- rename --------------------------------------------------------------- */
+
+static int
+rename_inode(struct inode *sp, const char *sname, struct inode *dp,
+    const char *dname, enum node_id row)
+{
+	struct inode *in = itab_find(sp, sname), *ni;
+
+	if (in == NULL) {
+		drop_name(dp, dname);
+		return 0;
+	}
+	ni = itab_rename(in, dp, dname, row);
+	itab_put(in);
+	itab_put(ni);
+	return 0;
+}
+
+static int
+do_rename(struct op *op)
+{
+	struct inode *sp = NULL, *dp = NULL;
+	struct nctx spc, dpc, cc;
+	enum node_id srow, drow;
+	char spath[4096], dpath[4096], *sarg = NULL, *darg = NULL;
+	const struct node_type *st, *dt = NULL;
+	struct buf text = BUF_INIT(DOC_MAX + 1);
+	struct lentry *le = NULL;
+	int rc, drc;
+
+	memset(&spc, 0, sizeof(spc));
+	memset(&dpc, 0, sizeof(dpc));
+	memset(&cc, 0, sizeof(cc));
+	if (op->flags) {
+		rc = -EINVAL;	/* RENAME_EXCHANGE, RENAME_NOREPLACE... */
+		goto out;
+	}
+	if ((sp = itab_ref(op->ino)) == NULL || (dp = itab_ref(op->ino2)) == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	ctx_init(&spc, op, sp);
+	ctx_init(&dpc, op, dp);
+	if ((rc = resolve(&spc, op->name, &srow, &sarg)) != 0)
+		goto out;
+	drc = resolve(&dpc, op->name2, &drow, &darg);
+	if (drc != 0 && drc != -ENOENT) {
+		rc = drc;
+		goto out;
+	}
+	st = node_row(srow);
+	if (drc == 0)
+		dt = node_row(drow);
+	child_path(&spc, op->name, spath, sizeof(spath));
+	child_path(&dpc, op->name2, dpath, sizeof(dpath));
+	if (strcmp(spath, dpath) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (FS->opt.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+
+	/* A scratch file renamed onto a scratch name: a local move. */
+	if (st->kind == NK_SCRATCH && ((dt && dt->kind == NK_SCRATCH) ||
+	    (dt == NULL && (dpc.t->flags & NF_SCRATCH) &&
+	    local_scratch_name(op->name2)))) {
+		if ((rc = local_rename(spath, dpath)) == 0)
+			rename_inode(sp, op->name, dp, op->name2, N_SCRATCH);
+		goto out;
+	}
+
+	/* A scratch file renamed over a value or document: write it. */
+	if (st->kind == NK_SCRATCH) {
+		if (dt == NULL && dpc.t->create) {
+			rc = dpc.t->create(&dpc, op->name2, &drow);
+			if (rc != 0) {
+				if (rc != -E_WOULDBLOCK)
+					refuse(op, dp, op->name2, -rc, NULL, 0);
+				goto out;
+			}
+			dt = node_row(drow);
+		}
+		if (dt == NULL || (dt->kind != NK_DOC && dt->kind != NK_VALUE) ||
+		    dt->write == NULL) {
+			rc = refuse_msg(op, dp, op->name2, EPERM, "cannot rename a "
+			    "file onto '%s'", op->name2);
+			goto out;
+		}
+		if ((le = local_get(spath)) == NULL) {
+			rc = -ENOENT;
+			goto out;
+		}
+		pthread_mutex_lock(&le->lock);
+		rc = buf_add(&text, le->data.data ? le->data.data : "", le->data.len);
+		pthread_mutex_unlock(&le->lock);
+		if (rc != 0 || text.len > (dt->kind == NK_DOC ? DOC_MAX : VALUE_MAX)) {
+			rc = refuse_msg(op, dp, op->name2, EFBIG, "%s: too large; "
+			    "nothing was sent", op->name2);
+			goto out;
+		}
+		ctx_child(&cc, &dpc, op->name2, drow, darg);
+		rc = apply(op, &cc, dp, buf_str(&text), text.len,
+		    dt->kind == NK_DOC);
+		if (rc != 0)
+			goto out;
+		local_remove(spath);
+		/* The kernel now calls the scratch file's inode by the
+		 * destination name: make that number the destination node. */
+		rename_inode(sp, op->name, dp, op->name2,
+		    drow == N_ENV_NEW ? N_ENV_VAR : drow == N_LABEL_NEW ?
+		    N_LABEL : drow);
+		inval_entry(dp->ino, op->name2);
+		goto out;
+	}
+
+	/* A cluster file renamed to a scratch name (vim's app.json~): copy
+	 * it; the cluster file stays where it is. */
+	if ((st->kind == NK_DOC || st->kind == NK_VALUE || st->kind == NK_FILE ||
+	    st->kind == NK_CTL) && (dt == NULL || dt->kind == NK_SCRATCH) &&
+	    (dpc.t->flags & NF_SCRATCH) && local_scratch_name(op->name2)) {
+		ctx_child(&cc, &spc, op->name, srow, sarg);
+		rc = st->read(&cc, &text);
+		if (rc < 0)
+			goto out;
+		rc = local_put_file(dpath, buf_str(&text), text.len, op->uid, op->gid);
+		if (rc == 0) {
+			rename_inode(sp, op->name, dp, op->name2, N_SCRATCH);
+			inval_entry(sp->ino, op->name);
+		}
+		goto out;
+	}
+
+	/* A pending directory may be renamed before it is created. */
+	if (st->kind == NK_PENDING && dt == NULL && dpc.t->mkdir) {
+		if ((rc = dpc.t->mkdir(&dpc, op->name2)) != 0) {
+			if (rc != -E_WOULDBLOCK)
+				refuse(op, dp, op->name2, -rc, NULL, 0);
+			goto out;
+		}
+		if ((rc = local_rename(spath, dpath)) == 0)
+			rename_inode(sp, op->name, dp, op->name2, N_PENDING);
+		goto out;
+	}
+	rc = refuse_msg(op, sp, op->name, EPERM, "cannot rename '%s': cluster "
+	    "objects are not moved by rename", op->name);
+out:
+	local_put(le);
+	buf_free(&text);
+	ctx_done(&cc);
+	ctx_done(&spc);
+	ctx_done(&dpc);
+	free(sarg);
+	free(darg);
+	itab_put(sp);
+	itab_put(dp);
+	return rc;
+}
+
+static void
+ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct op *op = op_new(req, do_rename, "rename");
+
+	if (op == NULL)
+		return;
+	op->ino = parent;
+	op->name = strdup(name);
+	op->ino2 = newparent;
+	op->name2 = strdup(newname);
+	op->flags = (int)flags;
+	op_start(op);
+}
+
+/* ---- the rest -------------------------------------------------------------- */
+
+static void
+ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void
+ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* readdirplus always: ls -l then needs no LOOKUP per entry. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* O_TRUNC arrives with the open, not as a separate SETATTR. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Page cache is dropped when we say so (inval) or the size/mtime
+	 * changes; we never want writeback caching of cluster writes. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops archonfs_ops = {
+	.init		= ll_init,
+	.lookup		= ll_lookup,
+	.forget		= ll_forget,
+	.forget_multi	= ll_forget_multi,
+	.getattr	= ll_getattr,
+	.setattr	= ll_setattr,
+	.opendir	= ll_opendir,
+	.readdir	= ll_readdir,
+	.readdirplus	= ll_readdirplus,
+	.releasedir	= ll_releasedir,
+	.open		= ll_open,
+	.read		= ll_read,
+	.write		= ll_write,
+	.flush		= ll_flush,
+	.fsync		= ll_fsync,
+	.release	= ll_release,
+	.create		= ll_create,
+	.mkdir		= ll_mkdir,
+	.unlink		= ll_unlink,
+	.rmdir		= ll_rmdir,
+	.rename		= ll_rename,
+	.statfs		= ll_statfs,
+};

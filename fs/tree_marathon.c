@@ -1,0 +1,810 @@
+/*
+ * tree_marathon.c: apps/ and deployments/, the handlers of the Marathon
+ * rows of the node table, on top of backends/marathon.h.
+ *
+ * Handlers borrow a snapshot for the whole op (c->hold), so every file of
+ * one listing or one open is rendered from the same state.  Pure reads
+ * never block unless no snapshot exists yet; writes always run on the
+ * Marathon pool (they return -E_WOULDBLOCK when called with may_block 0).
+ *
+ * Change reports from the backend (on its refresh thread) become kernel
+ * invalidations of exactly the inodes at or under the apps and groups that
+ * changed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs.h"
+#include "inode.h"
+#include "local.h"
+#include "tree.h"
+#include "../backends/marathon.h"
+
+#define HOLD_APPS	0
+#define HOLD_DEPS	1
+
+#define M	(FS->marathon)
+
+static void
+put_apps(void *p)
+{
+	marathon_apps_put(M, p);
+}
+
+static void
+put_deps(void *p)
+{
+	marathon_deps_put(M, p);
+}
+
+static int
+apps_snap(struct nctx *c, struct mara_snap **out)
+{
+	int rc;
+
+	if (c->hold[HOLD_APPS].p) {
+		*out = c->hold[HOLD_APPS].p;
+		return 0;
+	}
+	if ((rc = marathon_apps(M, c->may_block, c->deadline, out, c->msg)) != 0)
+		return rc;
+	c->hold[HOLD_APPS].p = *out;
+	c->hold[HOLD_APPS].put = put_apps;
+	return 0;
+}
+
+static int
+deps_snap(struct nctx *c, struct mara_deps **out)
+{
+	int rc;
+
+	if (c->hold[HOLD_DEPS].p) {
+		*out = c->hold[HOLD_DEPS].p;
+		return 0;
+	}
+	if ((rc = marathon_deps(M, c->may_block, c->deadline, out, c->msg)) != 0)
+		return rc;
+	c->hold[HOLD_DEPS].p = *out;
+	c->hold[HOLD_DEPS].put = put_deps;
+	return 0;
+}
+
+static void
+wr_init(struct nctx *c, struct mara_write *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->deadline = c->deadline;
+	w->force = FS->opt.force;
+	w->cancel = &c->op->interrupted;
+	w->msg = c->msg;
+	w->audit = &c->op->audit;
+}
+
+/* The Marathon id of the group a directory lists ("/" for apps/). */
+static const char *
+group_id(struct nctx *c)
+{
+	const char *g;
+
+	if (c->t->id == N_APPS)
+		return "/";
+	g = ctx_arg(c, N_GROUP);
+	return g ? g : "/";
+}
+
+static void
+join_id(char *out, size_t n, const char *gid, const char *name)
+{
+	snprintf(out, n, "%s/%s", strcmp(gid, "/") == 0 ? "" : gid, name);
+}
+
+/*
+ * The id a pending directory stands for: the nearest real group's id, then
+ * every pending directory below it ("mkdir -p apps/new/web").
+ */
+static void
+pending_id(const struct nctx *c, char *out, size_t n)
+{
+	size_t len;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < c->nargs; i++) {
+		if (c->args[i].row == N_GROUP) {
+			snprintf(out, n, "%s", c->args[i].arg);
+		} else if (c->args[i].row == N_PENDING) {
+			len = strlen(out);
+			if (len == 1 && out[0] == '/')
+				len = 0;
+			snprintf(out + len, n - len, "/%s", c->args[i].arg);
+		}
+	}
+	if (out[0] == '\0')
+		snprintf(out, n, "/");
+}
+
+/* ---- apps/ and groups --------------------------------------------------- */
+
+struct glist {
+	struct dirfill	*f;
+	const char	*gid;
+};
+
+static int
+group_member(void *arg, const char *name, int member)
+{
+	struct glist *g = arg;
+	char id[4096];
+
+	join_id(id, sizeof(id), g->gid, name);
+	return dirfill_add(g->f, name, member == MARA_M_GROUP ? N_GROUP : N_APP, id);
+}
+
+int
+apps_list(struct nctx *c, struct dirfill *f)
+{
+	struct mara_snap *s;
+	struct glist g = { f, group_id(c) };
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	return mara_list_group(s, g.gid, group_member, &g);
+}
+
+int
+apps_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct mara_snap *s;
+	char id[4096];
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	join_id(id, sizeof(id), group_id(c), name);
+	switch (mara_kind(s, id)) {
+	case MARA_GROUP:
+		*row = N_GROUP;
+		break;
+	case MARA_APP:
+		*row = N_APP;
+		break;
+	default:
+		return -ENOENT;
+	}
+	*arg = strdup(id);
+	return *arg ? 0 : -ENOMEM;
+}
+
+int
+apps_mkdir(struct nctx *c, const char *name)
+{
+	return marathon_check_segment(name, c->msg);
+}
+
+/* ---- an app ------------------------------------------------------------- */
+
+static const char *
+app_id(struct nctx *c)
+{
+	const char *id = ctx_arg(c, N_APP);
+
+	return id ? id : "/";
+}
+
+int
+app_json_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(s, app_id(c));
+	return mara_app_json(s, app_id(c), out);
+}
+
+int
+app_json_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return marathon_apply_app(M, app_id(c), p, n, 0, &w);
+}
+
+int
+app_instances_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(s, app_id(c));
+	return mara_app_instances(s, app_id(c), out);
+}
+
+int
+app_instances_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return marathon_scale(M, app_id(c), p, n, &w);
+}
+
+int
+app_status_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(s, app_id(c));
+	return mara_app_status(s, app_id(c), out);
+}
+
+int
+app_ctl_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	return buf_addstr(out,
+	    "restart              rolling restart (POST .../restart)\n"
+	    "kill TASK            kill one instance; Marathon replaces it\n"
+	    "kill TASK scale      kill it and lower instances by one\n"
+	    "kill TASK wipe       kill it and forget its reservation\n"
+	    "delete               delete the app (DELETE /v2/apps/ID)\n"
+	    "force                send again, with ?force=true, the last change\n"
+	    "                     refused because a deployment held the app\n");
+}
+
+int
+app_ctl_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return marathon_app_ctl(M, app_id(c), p, n, &w);
+}
+
+/* ---- tasks ---------------------------------------------------------------- */
+
+static int
+add_task(void *arg, const char *name, int member)
+{
+	(void)member;
+	return dirfill_add(arg, name, N_TASK, NULL);
+}
+
+int
+tasks_list(struct nctx *c, struct dirfill *f)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	return mara_list_tasks(s, app_id(c), add_task, f);
+}
+
+int
+tasks_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct mara_snap *s;
+	int rc;
+
+	(void)arg;
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	if ((rc = mara_task_kind(s, app_id(c), name)) < 0)
+		return rc;
+	*row = N_TASK;
+	return 0;
+}
+
+int
+task_status_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	const char *task = ctx_arg(c, N_TASK);
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_task_mtime(s, app_id(c), task);
+	return mara_task_status(s, app_id(c), task, out);
+}
+
+int
+task_json_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	const char *task = ctx_arg(c, N_TASK);
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_task_mtime(s, app_id(c), task);
+	return mara_task_json(s, app_id(c), task, out);
+}
+
+/* ---- versions -------------------------------------------------------------- */
+
+static int
+add_version(void *arg, const char *name, int member)
+{
+	(void)member;
+	return dirfill_add(arg, name, N_VERSION, NULL);
+}
+
+int
+versions_list(struct nctx *c, struct dirfill *f)
+{
+	return marathon_list_versions(M, app_id(c), c->may_block, c->deadline,
+	    add_version, f, c->msg);
+}
+
+struct vfind {
+	const char	*name;
+	int		 found;
+};
+
+static int
+find_version(void *arg, const char *name, int member)
+{
+	struct vfind *v = arg;
+
+	(void)member;
+	if (strcmp(name, v->name) == 0)
+		v->found = 1;
+	return 0;
+}
+
+int
+versions_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct vfind v = { name, 0 };
+	int rc;
+
+	(void)arg;
+	rc = marathon_list_versions(M, app_id(c), c->may_block, c->deadline,
+	    find_version, &v, c->msg);
+	if (rc != 0)
+		return rc;
+	if (!v.found)
+		return -ENOENT;
+	*row = N_VERSION;
+	return 0;
+}
+
+int
+version_read(struct nctx *c, struct buf *out)
+{
+	char ts[128];
+	size_t n = strlen(c->name);
+
+	if (n < 6 || n - 5 >= sizeof(ts) || strcmp(c->name + n - 5, ".json") != 0)
+		return -ENOENT;
+	memcpy(ts, c->name, n - 5);
+	ts[n - 5] = '\0';
+	c->mtime_ms = marathon_time_ms(ts);
+	return marathon_version_json(M, app_id(c), ts, c->may_block, c->deadline,
+	    out, c->msg);
+}
+
+/* ---- env/ and labels/ --------------------------------------------------- */
+
+static const char *
+map_field(const struct nctx *c)
+{
+	switch (c->t->id) {
+	case N_ENV:
+	case N_ENV_VAR:
+	case N_ENV_SECRET:
+	case N_ENV_NEW:
+		return "env";
+	default:
+		return "labels";
+	}
+}
+
+static int
+add_map_member(void *arg, const char *name, int member)
+{
+	enum node_id row = member == MARA_M_VAR ? N_ENV_VAR :
+	    member == MARA_M_SECRET_VAR ? N_ENV_SECRET : N_LABEL;
+
+	return dirfill_add(arg, name, row, NULL);
+}
+
+int
+map_list(struct nctx *c, struct dirfill *f)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	return mara_list_map(s, app_id(c), map_field(c), add_map_member, f);
+}
+
+int
+map_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct mara_snap *s;
+	int rc;
+
+	(void)arg;
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	rc = mara_map_value(s, app_id(c), map_field(c), name, NULL);
+	if (rc < 0)
+		return rc;
+	*row = rc == MARA_M_VAR ? N_ENV_VAR : rc == MARA_M_SECRET_VAR ?
+	    N_ENV_SECRET : N_LABEL;
+	return 0;
+}
+
+int
+map_create(struct nctx *c, const char *name, enum node_id *row)
+{
+	int rc;
+
+	if ((rc = marathon_check_key(map_field(c), name, c->msg)) != 0)
+		return rc;
+	*row = c->t->id == N_ENV ? N_ENV_NEW : N_LABEL_NEW;
+	return 0;
+}
+
+int
+map_read(struct nctx *c, struct buf *out)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(s, app_id(c));
+	rc = mara_map_value(s, app_id(c), map_field(c), c->name, out);
+	return rc < 0 ? rc : 0;
+}
+
+int
+map_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+	int rc;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	rc = marathon_set_map(M, app_id(c), map_field(c), c->name, p, n, &w);
+	if (rc == 0 && (c->t->flags & NF_LOCAL)) {
+		/* The new variable exists in Marathon now: forget the pending
+		 * one, and make the kernel look the name up again. */
+		local_remove(c->path);
+		if (c->node && c->node->parent)
+			inval_entry(c->node->parent->ino, c->name);
+	}
+	return rc;
+}
+
+int
+map_remove(struct nctx *c)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return marathon_unset_map(M, app_id(c), map_field(c), c->name, &w);
+}
+
+/* ---- pending apps ------------------------------------------------------- */
+
+int
+pending_app_json_read(struct nctx *c, struct buf *out)
+{
+	char id[4096];
+
+	pending_id(c, id, sizeof(id));
+	return buf_printf(out, "{\n  \"id\": \"%s\",\n  \"cmd\": \"\",\n"
+	    "  \"instances\": 1,\n  \"cpus\": 0.1,\n  \"mem\": 128\n}\n", id);
+}
+
+int
+pending_app_json_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+	char id[4096], dir[4096];
+	struct inode *d;
+	int rc;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	pending_id(c, id, sizeof(id));
+	wr_init(c, &w);
+	rc = marathon_apply_app(M, id, p, n, 1, &w);
+	if (rc != 0)
+		return rc;
+	/* The app exists now, and so do the groups above it: each pending
+	 * directory on the way up yields to the real one (scratch files in
+	 * them, such as vim's swap file, stay), and the kernel is told to
+	 * look the names up again. */
+	for (d = c->node ? c->node->parent : NULL; d && d->parent &&
+	    d->row == N_PENDING; d = d->parent) {
+		if (itab_path(d, dir, sizeof(dir)) == 0)
+			local_remove_one(dir);
+		inval_entry(d->parent->ino, d->name);
+	}
+	return 0;
+}
+
+/* ---- deployments ---------------------------------------------------------- */
+
+static int
+add_dep(void *arg, const char *name, int member)
+{
+	(void)member;
+	return dirfill_add(arg, name, N_DEPLOYMENT, NULL);
+}
+
+int
+deps_list(struct nctx *c, struct dirfill *f)
+{
+	struct mara_deps *d;
+	int rc;
+
+	if ((rc = deps_snap(c, &d)) != 0)
+		return rc;
+	return mara_list_deps(d, add_dep, f);
+}
+
+int
+deps_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct mara_deps *d;
+	int rc;
+
+	(void)arg;
+	if ((rc = deps_snap(c, &d)) != 0)
+		return rc;
+	if (!mara_dep_exists(d, name))
+		return -ENOENT;
+	*row = N_DEPLOYMENT;
+	return 0;
+}
+
+int
+dep_json_read(struct nctx *c, struct buf *out)
+{
+	struct mara_deps *d;
+	int rc;
+
+	if ((rc = deps_snap(c, &d)) != 0)
+		return rc;
+	return mara_dep_json(d, ctx_arg(c, N_DEPLOYMENT), out);
+}
+
+int
+dep_status_read(struct nctx *c, struct buf *out)
+{
+	struct mara_deps *d;
+	int rc;
+
+	if ((rc = deps_snap(c, &d)) != 0)
+		return rc;
+	return mara_dep_status(d, ctx_arg(c, N_DEPLOYMENT), out);
+}
+
+/*
+ * Block until the deployment is gone.  Runs on the wait pool; polls the
+ * deployment list, which the event stream refreshes at once on
+ * deployment_success/failed, and which is also re-read every second here
+ * in case events are off or lost.
+ */
+int
+dep_wait_read(struct nctx *c, struct buf *out)
+{
+	const char *id = ctx_arg(c, N_DEPLOYMENT);
+	struct timespec d = { 0, 100 * 1000000L };
+	struct mara_deps *deps;
+	int64_t next_poll = 0;
+	int rc, exists;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	for (;;) {
+		if (c->op->interrupted || FS->stopping)
+			return -EINTR;
+		rc = marathon_deps(M, 1, now_ms() + backend_timeout_ms(BK_MARATHON),
+		    &deps, c->msg);
+		if (rc != 0)
+			return rc;
+		exists = mara_dep_exists(deps, id);
+		marathon_deps_put(M, deps);
+		if (!exists) {
+			marathon_dep_outcome(M, id, out);
+			return out->err;
+		}
+		if (now_ms() >= next_poll) {
+			marathon_poll_deps(M);
+			next_poll = now_ms() + 1000;
+		}
+		nanosleep(&d, NULL);
+	}
+}
+
+int
+dep_ctl_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	return buf_addstr(out,
+	    "rollback             revert the change (a new deployment)\n"
+	    "cancel               the same as rollback\n"
+	    "stop                 stop where it is, without reverting\n");
+}
+
+int
+dep_ctl_write(struct nctx *c, const char *p, size_t n)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return marathon_dep_ctl(M, ctx_arg(c, N_DEPLOYMENT), p, n, &w);
+}
+
+/* ---- change reports → kernel invalidations ------------------------------ */
+
+struct victim {
+	uint64_t	 ino;
+	uint64_t	 parent;
+	char		*name;
+};
+
+struct sweep {
+	const struct mara_change *ch;
+	const char	**ids;		/* sorted copy of ch->ids */
+	struct victim	*v;
+	size_t		 n, alloc;
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+changed(struct sweep *s, const char *id)
+{
+	return bsearch(&id, s->ids, s->ch->nids, sizeof(*s->ids), cmp_str) != NULL;
+}
+
+static void
+collect(struct sweep *s, struct inode *in)
+{
+	struct victim *nv;
+
+	if (s->n == s->alloc) {
+		s->alloc = s->alloc ? s->alloc * 2 : 64;
+		if ((nv = realloc(s->v, s->alloc * sizeof(*nv))) == NULL)
+			return;
+		s->v = nv;
+	}
+	s->v[s->n].ino = in->ino;
+	s->v[s->n].parent = in->parent && in->hashed ? in->parent->ino : 0;
+	s->v[s->n].name = in->parent && in->hashed ? strdup(in->name) : NULL;
+	s->n++;
+}
+
+/* Called under the inode table lock: look, do not call back into it. */
+static void
+sweep_one(struct inode *in, void *arg)
+{
+	struct sweep *s = arg;
+	const struct inode *p;
+
+	if (in->ino == 0 || in->parent == NULL)
+		return;
+	if (node_row(in->row)->backend != BK_MARATHON &&
+	    node_row(in->row)->kind != NK_SCRATCH && in->row != N_ERROR)
+		return;
+	for (p = in; p && p->parent; p = p->parent) {
+		if (s->ch->deployments && p->row == N_DEPLOYMENTS) {
+			collect(s, in);
+			return;
+		}
+		if (s->ch->all && (p->row == N_APPS || p->row == N_DEPLOYMENTS)) {
+			collect(s, in);
+			return;
+		}
+		if (s->ch->nids == 0)
+			continue;
+		if (p->row == N_APP || p->row == N_GROUP) {
+			if (p->arg && changed(s, p->arg))
+				collect(s, in);
+			return;
+		}
+		if (p->row == N_APPS) {
+			if (changed(s, "/"))
+				collect(s, in);
+			return;
+		}
+	}
+}
+
+static void
+on_change(void *arg, const struct mara_change *ch)
+{
+	struct sweep s;
+	size_t i;
+
+	(void)arg;
+	memset(&s, 0, sizeof(s));
+	s.ch = ch;
+	if (ch->nids) {
+		s.ids = malloc(ch->nids * sizeof(*s.ids));
+		if (s.ids == NULL)
+			return;
+		memcpy(s.ids, ch->ids, ch->nids * sizeof(*s.ids));
+		qsort(s.ids, ch->nids, sizeof(*s.ids), cmp_str);
+	}
+	itab_walk(sweep_one, &s);
+	for (i = 0; i < s.n; i++) {
+		inval_inode(s.v[i].ino);
+		if (s.v[i].name)
+			inval_entry(s.v[i].parent, s.v[i].name);
+		free(s.v[i].name);
+	}
+	free(s.v);
+	free(s.ids);
+}
+
+int
+tree_marathon_start(void)
+{
+	struct marathon_opts mo;
+	struct buf msg = BUF_INIT(4096);
+	int rc;
+
+	if (FS->opt.marathon == NULL)
+		return 0;
+	memset(&mo, 0, sizeof(mo));
+	mo.urls = FS->opt.marathon;
+	mo.userpwd = FS->opt.marathon_userpwd;
+	mo.insecure = FS->opt.insecure;
+	mo.timeout_ms = backend_timeout_ms(BK_MARATHON);
+	mo.ttl_ms = (int)(FS->opt.ttl * 1000);
+	mo.events = !FS->opt.no_events;
+	mo.max_body = 1u << 30;
+	FS->marathon = marathon_new(&mo, &msg);
+	if (FS->marathon == NULL) {
+		log_msg("%s", msg.len ? msg.data : "marathon: cannot start");
+		buf_free(&msg);
+		return -EINVAL;
+	}
+	buf_free(&msg);
+	rc = marathon_start(FS->marathon, on_change, NULL);
+	return rc;
+}
+
+void
+tree_marathon_stop(void)
+{
+	marathon_free(FS->marathon);
+	FS->marathon = NULL;
+}

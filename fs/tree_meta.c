@@ -1,0 +1,157 @@
+/*
+ * tree_meta.c: the nodes that belong to the mount rather than a backend:
+ * README, .archonfs/{status,config,refresh} and every directory's .error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs.h"
+#include "inode.h"
+#include "local.h"
+#include "tree.h"
+#include "../backends/marathon.h"
+
+int
+readme_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	buf_addstr(out,
+	    "archonfs: this directory is a cluster.  Reading a file shows state;\n"
+	    "writing a number or a JSON document changes the cluster.\n\n");
+	if (FS->marathon) {
+		buf_addstr(out,
+		    "apps/GROUP/.../APP/   one directory per Marathon app; groups nest\n"
+		    "  app.json            the definition; edit and save it to deploy\n"
+		    "  instances           echo 5 > instances scales\n"
+		    "  status              state, running, healthy, version, deployment\n"
+		    "  tasks/ID/           status and task.json of each instance\n"
+		    "  versions/TS.json    earlier definitions; cp one onto app.json\n"
+		    "  env/NAME labels/KEY one file per variable or label\n"
+		    "  ctl                 restart | kill TASK | delete | force\n"
+		    "  .error              the last refusal here, in words\n"
+		    "mkdir apps/G/NEW, then write apps/G/NEW/app.json: creates an app\n"
+		    "deployments/ID/       running deployments: status, wait, ctl\n");
+	} else {
+		buf_addstr(out, "(no backend configured: see archonfs --help)\n");
+	}
+	buf_addstr(out,
+	    ".archonfs/status      backends up or down, latency, cache state\n"
+	    ".archonfs/config      the options in effect\n"
+	    ".archonfs/refresh     write anything to drop every cache\n\n"
+	    "Errors: EINVAL bad input (nothing sent), EBUSY a deployment holds\n"
+	    "the app, EACCES refused, ETIMEDOUT no answer in time, EIO backend\n"
+	    "failure.  man archonfs has the whole tree.\n");
+	return out->err;
+}
+
+int
+meta_status_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	buf_printf(out, "archonfs %s, mounted on %s\n", ARCHONFS_VERSION,
+	    FS->opt.mountpoint ? FS->opt.mountpoint : "?");
+	if (FS->marathon) {
+		marathon_status(FS->marathon, out);
+		pool_status(FS->pool[BK_MARATHON], out);
+	}
+	buf_addstr(out, "waits:\n");
+	pool_status(FS->pool[POOL_WAIT], out);
+	return out->err;
+}
+
+/* A URL with any user:password@ masked. */
+static void
+masked_url(struct buf *out, const char *url)
+{
+	const char *at, *scheme;
+
+	if (url == NULL) {
+		buf_addstr(out, "none");
+		return;
+	}
+	scheme = strstr(url, "://");
+	at = strchr(url, '@');
+	if (scheme && at && at > scheme) {
+		buf_add(out, url, (size_t)(scheme + 3 - url));
+		buf_addstr(out, "***@");
+		buf_addstr(out, at + 1);
+	} else {
+		buf_addstr(out, url);
+	}
+}
+
+int
+meta_config_read(struct nctx *c, struct buf *out)
+{
+	const struct options *o = &FS->opt;
+
+	(void)c;
+	buf_addstr(out, "marathon: ");
+	masked_url(out, o->marathon);
+	buf_addstr(out, "\nmesos: ");
+	masked_url(out, o->mesos);
+	buf_printf(out, "\nzk: %s\n", o->zk ? o->zk : "none");
+	buf_printf(out, "kafka: %s\n", o->kafka ? o->kafka : "none");
+	buf_printf(out, "credentials: %s\n", o->credentials ? o->credentials : "none");
+	buf_printf(out, "marathon_auth: %s\n", o->marathon_userpwd ? "***" : "none");
+	buf_printf(out, "ro: %s\n", o->ro ? "yes" : "no");
+	buf_printf(out, "force: %s\n", o->force ? "yes" : "no");
+	buf_printf(out, "insecure: %s\n", o->insecure ? "yes" : "no");
+	buf_printf(out, "events: %s\n", o->no_events ? "no" : "yes");
+	buf_printf(out, "ttl: %g\n", o->ttl);
+	buf_printf(out, "timeout: %g\n", o->timeout);
+	buf_printf(out, "entry_timeout: %g\n", o->entry_timeout);
+	buf_printf(out, "attr_timeout: %g\n", o->attr_timeout);
+	buf_printf(out, "workers: %d\n", o->workers);
+	buf_printf(out, "allow_other: %s\n", o->allow_other ? "yes" : "no");
+	buf_printf(out, "mountpoint: %s\n", o->mountpoint ? o->mountpoint : "?");
+	return out->err;
+}
+
+int
+meta_refresh_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	return buf_addstr(out, "write anything here to drop every cache\n");
+}
+
+static void
+inval_all(struct inode *in, void *arg)
+{
+	(void)arg;
+	if (in->ino == 0)
+		return;
+	inval_inode(in->ino);
+	if (in->parent && in->hashed)
+		inval_entry(in->parent->ino, in->name);
+}
+
+int
+meta_refresh_write(struct nctx *c, const char *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	if (FS->marathon)
+		marathon_invalidate(FS->marathon, 1);
+	itab_walk(inval_all, NULL);
+	buf_addstr(&c->op->audit, "refresh: every cache dropped");
+	return 0;
+}
+
+int
+error_read(struct nctx *c, struct buf *out)
+{
+	char dir[4096];
+
+	ctx_dir(c, dir, sizeof(dir));
+	return local_get_error(dir, out);
+}
+
+int
+empty_read(struct nctx *c, struct buf *out)
+{
+	(void)c;
+	(void)out;
+	return 0;
+}
