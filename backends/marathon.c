@@ -245,6 +245,28 @@ snap_build(json_t *root, size_t body_bytes, struct mara_snap **out,
 }
 
 int
+mara_get(struct marathon *m, const char *path, int64_t deadline,
+    struct http_resp *rs, struct buf *msg)
+{
+	struct http_req rq = { 0 };
+	int rc;
+
+	rq.method = "GET";
+	rq.path = path;
+	rq.deadline = deadline;
+	rq.cancel = &m->stopping;
+	rq.idempotent = 1;
+	if ((rc = http_do(m->http, &rq, rs, msg)) != 0)
+		return rc;
+	if (rs->status == 200)
+		return 0;
+	rc = -http_status_errno(rs->status);
+	buf_reset(msg);
+	buf_printf(msg, "marathon: GET %s: HTTP %ld", path, rs->status);
+	return rc ? rc : -EIO;
+}
+
+int
 marathon_parse_apps(const char *text, size_t len, struct mara_snap **out,
     struct buf *msg)
 {
@@ -273,27 +295,13 @@ static int
 fetch_apps(void *arg, int64_t deadline, void **out, struct buf *msg)
 {
 	struct marathon *m = arg;
-	struct http_req rq = { 0 };
 	struct http_resp rs;
 	struct mara_snap *s = NULL;
 	int rc;
 
 	http_resp_init(&rs);
-	rq.method = "GET";
-	rq.path = APPS_PATH;
-	rq.deadline = deadline;
-	rq.cancel = &m->stopping;
-	rq.idempotent = 1;
-	rc = http_do(m->http, &rq, &rs, msg);
-	if (rc != 0)
+	if ((rc = mara_get(m, APPS_PATH, deadline, &rs, msg)) != 0)
 		goto out;
-	if (rs.status != 200) {
-		rc = -http_status_errno(rs.status);
-		if (rc == 0)
-			rc = -EIO;
-		buf_printf(msg, "marathon: GET /v2/apps: HTTP %ld", rs.status);
-		goto out;
-	}
 	rc = marathon_parse_apps(rs.body.data ? rs.body.data : "", rs.body.len,
 	    &s, msg);
 	if (rc != 0)
@@ -418,7 +426,6 @@ static int
 fetch_deps(void *arg, int64_t deadline, void **out, struct buf *msg)
 {
 	struct marathon *m = arg;
-	struct http_req rq = { 0 };
 	struct http_resp rs;
 	struct mara_deps *d;
 	json_error_t jerr;
@@ -426,21 +433,8 @@ fetch_deps(void *arg, int64_t deadline, void **out, struct buf *msg)
 	int rc;
 
 	http_resp_init(&rs);
-	rq.method = "GET";
-	rq.path = "/v2/deployments";
-	rq.deadline = deadline;
-	rq.cancel = &m->stopping;
-	rq.idempotent = 1;
-	rc = http_do(m->http, &rq, &rs, msg);
-	if (rc != 0)
+	if ((rc = mara_get(m, "/v2/deployments", deadline, &rs, msg)) != 0)
 		goto out;
-	if (rs.status != 200) {
-		rc = -http_status_errno(rs.status);
-		if (rc == 0)
-			rc = -EIO;
-		buf_printf(msg, "marathon: GET /v2/deployments: HTTP %ld", rs.status);
-		goto out;
-	}
 	root = json_loadb(rs.body.data ? rs.body.data : "", rs.body.len, 0, &jerr);
 	if (!json_is_array(root)) {
 		buf_printf(msg, "marathon: GET /v2/deployments: unreadable reply%s%s",

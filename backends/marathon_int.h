@@ -85,6 +85,9 @@ struct marathon {
 };
 
 /* marathon.c */
+/* GET path; 0 only for a 200, else -errno with words in msg. */
+int	 mara_get(struct marathon *m, const char *path, int64_t deadline,
+	    struct http_resp *rs, struct buf *msg);
 struct mara_app *mara_find(const struct mara_snap *s, const char *id);
 json_t	*mara_definition(json_t *app);	/* new ref: app without runtime fields */
 int	 json_to_buf(json_t *j, struct buf *out, size_t flags);

@@ -145,28 +145,15 @@ ts_usable(const char *ts)
 }
 
 static int
-http_json(struct marathon *m, const char *path, int64_t deadline,
-    json_t **out, struct buf *msg)
+get_json(struct marathon *m, const char *path, int64_t deadline, json_t **out,
+    struct buf *msg)
 {
-	struct http_req rq = { 0 };
 	struct http_resp rs;
 	json_error_t jerr;
 	int rc;
 
 	http_resp_init(&rs);
-	rq.method = "GET";
-	rq.path = path;
-	rq.deadline = deadline;
-	rq.cancel = &m->stopping;
-	rq.idempotent = 1;
-	rc = http_do(m->http, &rq, &rs, msg);
-	if (rc == 0 && rs.status != 200) {
-		rc = -http_status_errno(rs.status);
-		if (rc == 0)
-			rc = -EIO;
-		buf_printf(msg, "marathon: GET %s: HTTP %ld", path, rs.status);
-	}
-	if (rc == 0) {
+	if ((rc = mara_get(m, path, deadline, &rs, msg)) == 0) {
 		*out = json_loadb(rs.body.data ? rs.body.data : "", rs.body.len,
 		    0, &jerr);
 		if (*out == NULL) {
@@ -195,7 +182,7 @@ marathon_list_versions(struct marathon *m, const char *id, int may_block,
 		return -E_WOULDBLOCK;
 	if ((rc = mara_path(&path, "/v2/apps", id, "/versions")) != 0)
 		goto out;
-	if ((rc = http_json(m, path.data, deadline, &root, msg)) != 0)
+	if ((rc = get_json(m, path.data, deadline, &root, msg)) != 0)
 		goto out;
 	arr = json_object_get(root, "versions");
 	if (!json_is_array(arr)) {
@@ -319,7 +306,7 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 		rc = path.err;
 		goto out;
 	}
-	if ((rc = http_json(m, path.data, deadline, &root, msg)) != 0)
+	if ((rc = get_json(m, path.data, deadline, &root, msg)) != 0)
 		goto out;
 	if (!json_is_object(root) || (def = mara_definition(root)) == NULL) {
 		buf_printf(msg, "marathon: GET %s: not an app definition", path.data);

@@ -364,6 +364,42 @@ op_new(fuse_req_t req, int (*fn)(struct op *), const char *what)
 }
 
 static void handle_free(struct handle *h);
+static void op_finish(struct op *op, int rc);
+
+/* An op on an inode, with the open file's info when there is one. */
+static struct op *
+op_ino(fuse_req_t req, int (*fn)(struct op *), const char *what,
+    fuse_ino_t ino, const struct fuse_file_info *fi)
+{
+	struct op *op = op_new(req, fn, what);
+
+	if (op == NULL)
+		return NULL;
+	op->ino = ino;
+	if (fi) {
+		op->fi = *fi;
+		op->has_fi = 1;
+		op->flags = fi->flags;
+	}
+	return op;
+}
+
+/* An op on a name in a directory. */
+static struct op *
+op_name(fuse_req_t req, int (*fn)(struct op *), const char *what,
+    fuse_ino_t parent, const char *name)
+{
+	struct op *op = op_new(req, fn, what);
+
+	if (op == NULL)
+		return NULL;
+	op->ino = parent;
+	if ((op->name = strdup(name)) == NULL) {
+		op_finish(op, -ENOMEM);
+		return NULL;
+	}
+	return op;
+}
 
 static void
 op_free(struct op *op)
@@ -653,13 +689,7 @@ out:
 static void
 ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct op *op = op_new(req, do_lookup, "lookup");
-
-	if (op == NULL)
-		return;
-	op->ino = parent;
-	op->name = strdup(name);
-	op_start(op);
+	op_start(op_name(req, do_lookup, "lookup", parent, name));
 }
 
 static void
@@ -726,16 +756,7 @@ out:
 static void
 ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_getattr, "getattr");
-
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	if (fi) {
-		op->fi = *fi;
-		op->has_fi = 1;
-	}
-	op_start(op);
+	op_start(op_ino(req, do_getattr, "getattr", ino, fi));
 }
 
 /* ---- setattr ------------------------------------------------------------ */
@@ -848,17 +869,12 @@ static void
 ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_setattr, "setattr");
+	struct op *op = op_ino(req, do_setattr, "setattr", ino, fi);
 
 	if (op == NULL)
 		return;
-	op->ino = ino;
 	op->attr = *attr;
 	op->to_set = to_set;
-	if (fi) {
-		op->fi = *fi;
-		op->has_fi = 1;
-	}
 	op_start(op);
 }
 
@@ -928,14 +944,7 @@ fail:
 static void
 ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_opendir, "opendir");
-
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	op->fi = *fi;
-	op->has_fi = 1;
-	op_start(op);
+	op_start(op_ino(req, do_opendir, "opendir", ino, fi));
 }
 
 static int
@@ -1042,16 +1051,13 @@ static void
 ll_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi, int plus)
 {
-	struct op *op = op_new(req, plus ? do_readdirplus : do_readdir_plain,
-	    "readdir");
+	struct op *op = op_ino(req, plus ? do_readdirplus : do_readdir_plain,
+	    "readdir", ino, fi);
 
 	if (op == NULL)
 		return;
-	op->ino = ino;
 	op->size = size;
 	op->off = off;
-	op->fi = *fi;
-	op->has_fi = 1;
 	op_start(op);
 }
 
@@ -1231,15 +1237,7 @@ do_open(struct op *op)
 static void
 ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_open, "open");
-
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	op->flags = fi->flags;
-	op->fi = *fi;
-	op->has_fi = 1;
-	op_start(op);
+	op_start(op_ino(req, do_open, "open", ino, fi));
 }
 
 static int
@@ -1323,15 +1321,12 @@ static void
 ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_read, "read");
+	struct op *op = op_ino(req, do_read, "read", ino, fi);
 
 	if (op == NULL)
 		return;
-	op->ino = ino;
 	op->size = size;
 	op->off = off;
-	op->fi = *fi;
-	op->has_fi = 1;
 	op_start(op);
 }
 
@@ -1400,15 +1395,12 @@ static void
 ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_write, "write");
+	struct op *op = op_ino(req, do_write, "write", ino, fi);
 
 	if (op == NULL)
 		return;
-	op->ino = ino;
 	op->off = off;
 	op->len = size;
-	op->fi = *fi;
-	op->has_fi = 1;
 	if ((op->data = malloc(size ? size : 1)) == NULL) {
 		op_finish(op, -ENOMEM);
 		return;
@@ -1473,28 +1465,14 @@ do_flush(struct op *op)
 static void
 ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_flush, "close");
-
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	op->fi = *fi;
-	op->has_fi = 1;
-	op_start(op);
+	op_start(op_ino(req, do_flush, "close", ino, fi));
 }
 
 static void
 ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_flush, "fsync");
-
 	(void)datasync;
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	op->fi = *fi;
-	op->has_fi = 1;
-	op_start(op);
+	op_start(op_ino(req, do_flush, "fsync", ino, fi));
 }
 
 static int
@@ -1517,14 +1495,7 @@ do_release(struct op *op)
 static void
 ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_release, "close");
-
-	if (op == NULL)
-		return;
-	op->ino = ino;
-	op->fi = *fi;
-	op->has_fi = 1;
-	op_start(op);
+	op_start(op_ino(req, do_release, "close", ino, fi));
 }
 
 /* ---- create, mkdir, unlink, rmdir ---------------------------------------- */
@@ -1628,12 +1599,10 @@ static void
 ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     struct fuse_file_info *fi)
 {
-	struct op *op = op_new(req, do_create, "create");
+	struct op *op = op_name(req, do_create, "create", parent, name);
 
 	if (op == NULL)
 		return;
-	op->ino = parent;
-	op->name = strdup(name);
 	op->mode = mode;
 	op->flags = fi->flags;
 	op->fi = *fi;
@@ -1704,12 +1673,10 @@ out:
 static void
 ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct op *op = op_new(req, do_mkdir, "mkdir");
+	struct op *op = op_name(req, do_mkdir, "mkdir", parent, name);
 
 	if (op == NULL)
 		return;
-	op->ino = parent;
-	op->name = strdup(name);
 	op->mode = mode;
 	op_start(op);
 }
@@ -1781,13 +1748,7 @@ out:
 static void
 ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct op *op = op_new(req, do_unlink, "unlink");
-
-	if (op == NULL)
-		return;
-	op->ino = parent;
-	op->name = strdup(name);
-	op_start(op);
+	op_start(op_name(req, do_unlink, "unlink", parent, name));
 }
 
 static int
@@ -1833,13 +1794,7 @@ out:
 static void
 ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct op *op = op_new(req, do_rmdir, "rmdir");
-
-	if (op == NULL)
-		return;
-	op->ino = parent;
-	op->name = strdup(name);
-	op_start(op);
+	op_start(op_name(req, do_rmdir, "rmdir", parent, name));
 }
 
 /* ---- rename --------------------------------------------------------------- */
@@ -2006,14 +1961,15 @@ static void
 ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	struct op *op = op_new(req, do_rename, "rename");
+	struct op *op = op_name(req, do_rename, "rename", parent, name);
 
 	if (op == NULL)
 		return;
-	op->ino = parent;
-	op->name = strdup(name);
 	op->ino2 = newparent;
-	op->name2 = strdup(newname);
+	if ((op->name2 = strdup(newname)) == NULL) {
+		op_finish(op, -ENOMEM);
+		return;
+	}
 	op->flags = (int)flags;
 	op_start(op);
 }

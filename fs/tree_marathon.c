@@ -195,8 +195,10 @@ app_id(struct nctx *c)
 	return id ? id : "/";
 }
 
-int
-app_json_read(struct nctx *c, struct buf *out)
+/* A file of an app rendered from the snapshot; mtime is the app's version. */
+static int
+app_render(struct nctx *c, struct buf *out,
+    int (*render)(const struct mara_snap *, const char *, struct buf *))
 {
 	struct mara_snap *s;
 	int rc;
@@ -204,53 +206,59 @@ app_json_read(struct nctx *c, struct buf *out)
 	if ((rc = apps_snap(c, &s)) != 0)
 		return rc;
 	c->mtime_ms = mara_app_mtime(s, app_id(c));
-	return mara_app_json(s, app_id(c), out);
+	return render(s, app_id(c), out);
+}
+
+/* A value or command written to id (an app or a deployment): always on
+ * the Marathon pool, since it talks to Marathon. */
+static int
+send_value(struct nctx *c, const char *id, const char *p, size_t n,
+    int (*send)(struct marathon *, const char *, const char *, size_t,
+    struct mara_write *))
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	return send(M, id, p, n, &w);
+}
+
+int
+app_json_read(struct nctx *c, struct buf *out)
+{
+	return app_render(c, out, mara_app_json);
+}
+
+static int
+apply_existing(struct marathon *m, const char *id, const char *p, size_t n,
+    struct mara_write *w)
+{
+	return marathon_apply_app(m, id, p, n, 0, w);
 }
 
 int
 app_json_write(struct nctx *c, const char *p, size_t n)
 {
-	struct mara_write w;
-
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	wr_init(c, &w);
-	return marathon_apply_app(M, app_id(c), p, n, 0, &w);
+	return send_value(c, app_id(c), p, n, apply_existing);
 }
 
 int
 app_instances_read(struct nctx *c, struct buf *out)
 {
-	struct mara_snap *s;
-	int rc;
-
-	if ((rc = apps_snap(c, &s)) != 0)
-		return rc;
-	c->mtime_ms = mara_app_mtime(s, app_id(c));
-	return mara_app_instances(s, app_id(c), out);
+	return app_render(c, out, mara_app_instances);
 }
 
 int
 app_instances_write(struct nctx *c, const char *p, size_t n)
 {
-	struct mara_write w;
-
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	wr_init(c, &w);
-	return marathon_scale(M, app_id(c), p, n, &w);
+	return send_value(c, app_id(c), p, n, marathon_scale);
 }
 
 int
 app_status_read(struct nctx *c, struct buf *out)
 {
-	struct mara_snap *s;
-	int rc;
-
-	if ((rc = apps_snap(c, &s)) != 0)
-		return rc;
-	c->mtime_ms = mara_app_mtime(s, app_id(c));
-	return mara_app_status(s, app_id(c), out);
+	return app_render(c, out, mara_app_status);
 }
 
 int
@@ -270,12 +278,7 @@ app_ctl_read(struct nctx *c, struct buf *out)
 int
 app_ctl_write(struct nctx *c, const char *p, size_t n)
 {
-	struct mara_write w;
-
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	wr_init(c, &w);
-	return marathon_app_ctl(M, app_id(c), p, n, &w);
+	return send_value(c, app_id(c), p, n, marathon_app_ctl);
 }
 
 /* ---- tasks ---------------------------------------------------------------- */
@@ -313,30 +316,31 @@ tasks_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 	return 0;
 }
 
-int
-task_status_read(struct nctx *c, struct buf *out)
+/* A file of a task; mtime is when the task started. */
+static int
+task_render(struct nctx *c, struct buf *out, int (*render)(const struct
+    mara_snap *, const char *, const char *, struct buf *))
 {
-	struct mara_snap *s;
 	const char *task = ctx_arg(c, N_TASK);
+	struct mara_snap *s;
 	int rc;
 
 	if ((rc = apps_snap(c, &s)) != 0)
 		return rc;
 	c->mtime_ms = mara_task_mtime(s, app_id(c), task);
-	return mara_task_status(s, app_id(c), task, out);
+	return render(s, app_id(c), task, out);
+}
+
+int
+task_status_read(struct nctx *c, struct buf *out)
+{
+	return task_render(c, out, mara_task_status);
 }
 
 int
 task_json_read(struct nctx *c, struct buf *out)
 {
-	struct mara_snap *s;
-	const char *task = ctx_arg(c, N_TASK);
-	int rc;
-
-	if ((rc = apps_snap(c, &s)) != 0)
-		return rc;
-	c->mtime_ms = mara_task_mtime(s, app_id(c), task);
-	return mara_task_json(s, app_id(c), task, out);
+	return task_render(c, out, mara_task_json);
 }
 
 /* ---- versions -------------------------------------------------------------- */
@@ -586,26 +590,28 @@ deps_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 	return 0;
 }
 
-int
-dep_json_read(struct nctx *c, struct buf *out)
+static int
+dep_render(struct nctx *c, struct buf *out,
+    int (*render)(const struct mara_deps *, const char *, struct buf *))
 {
 	struct mara_deps *d;
 	int rc;
 
 	if ((rc = deps_snap(c, &d)) != 0)
 		return rc;
-	return mara_dep_json(d, ctx_arg(c, N_DEPLOYMENT), out);
+	return render(d, ctx_arg(c, N_DEPLOYMENT), out);
+}
+
+int
+dep_json_read(struct nctx *c, struct buf *out)
+{
+	return dep_render(c, out, mara_dep_json);
 }
 
 int
 dep_status_read(struct nctx *c, struct buf *out)
 {
-	struct mara_deps *d;
-	int rc;
-
-	if ((rc = deps_snap(c, &d)) != 0)
-		return rc;
-	return mara_dep_status(d, ctx_arg(c, N_DEPLOYMENT), out);
+	return dep_render(c, out, mara_dep_status);
 }
 
 /*
@@ -659,12 +665,7 @@ dep_ctl_read(struct nctx *c, struct buf *out)
 int
 dep_ctl_write(struct nctx *c, const char *p, size_t n)
 {
-	struct mara_write w;
-
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	wr_init(c, &w);
-	return marathon_dep_ctl(M, ctx_arg(c, N_DEPLOYMENT), p, n, &w);
+	return send_value(c, ctx_arg(c, N_DEPLOYMENT), p, n, marathon_dep_ctl);
 }
 
 /* ---- change reports → kernel invalidations ------------------------------ */
