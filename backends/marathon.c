@@ -523,7 +523,7 @@ marathon_start(struct marathon *m, mara_change_fn fn, void *arg)
 	    (rc = snapcache_start(m->deps)) != 0)
 		return rc;
 	/* Start fetching now so the first ls finds a snapshot. */
-	snapcache_invalidate(m->apps, 0);
+	snapcache_invalidate(m->apps, SC_EAGER);
 	if (m->opts.events)
 		return mara_events_start(m);
 	return 0;
@@ -602,16 +602,32 @@ marathon_deps_put(struct marathon *m, struct mara_deps *d)
 }
 
 void
-marathon_invalidate(struct marathon *m, int hard)
+marathon_invalidate(struct marathon *m)
 {
-	snapcache_invalidate(m->apps, hard);
-	snapcache_invalidate(m->deps, hard);
+	snapcache_invalidate(m->apps, SC_HARD);
+	snapcache_invalidate(m->deps, SC_HARD);
+}
+
+void
+marathon_wrote(struct marathon *m)
+{
+	/* The writer will read its app back; a deployment list is only
+	 * fetched when someone looks. */
+	snapcache_invalidate(m->apps, SC_HARD | SC_EAGER);
+	snapcache_invalidate(m->deps, SC_HARD);
+}
+
+void
+marathon_changed(struct marathon *m)
+{
+	snapcache_changed(m->apps);
+	snapcache_changed(m->deps);
 }
 
 void
 marathon_poll_deps(struct marathon *m)
 {
-	snapcache_invalidate(m->deps, 0);
+	snapcache_invalidate(m->deps, SC_EAGER);
 }
 
 int64_t

@@ -64,8 +64,9 @@ void	 marathon_apps_put(struct marathon *m, struct mara_snap *s);
 int	 marathon_deps(struct marathon *m, int may_block, int64_t deadline,
 	    struct mara_deps **out, struct buf *msg);
 void	 marathon_deps_put(struct marathon *m, struct mara_deps *d);
-/* Drop cached state; hard: the next reader waits for fresh state. */
-void	 marathon_invalidate(struct marathon *m, int hard);
+/* Drop cached state: the next reader of anything waits for fresh state
+ * (nothing is fetched until then). */
+void	 marathon_invalidate(struct marathon *m);
 /* Ask for a fresh deployment list soon (soft). */
 void	 marathon_poll_deps(struct marathon *m);
 /* Milliseconds since the epoch of a Marathon timestamp, 0 if unreadable. */

@@ -93,7 +93,7 @@ dispatch(struct sse *s)
 		record_outcome(m, t, buf_str(&s->data), s->data.len);
 	/* Ordering is not guaranteed and payloads vary by version: any other
 	 * event may have changed apps, tasks or deployments. */
-	marathon_invalidate(m, 0);
+	marathon_changed(m);
 }
 
 static int
@@ -151,7 +151,7 @@ on_data(const char *p, size_t n, void *arg)
 		s->m->ev_error[0] = '\0';
 		pthread_mutex_unlock(&s->m->ev_lock);
 		/* No replay: what happened while disconnected is unknown. */
-		marathon_invalidate(s->m, 0);
+		marathon_changed(s->m);
 	}
 	while (n) {
 		nl = memchr(p, '\n', n);

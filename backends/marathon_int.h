@@ -85,6 +85,11 @@ struct marathon {
 };
 
 /* marathon.c */
+/* After a change was sent: the app tree is re-read now, and readers wait
+ * for it; the deployment list when next read. */
+void	 marathon_wrote(struct marathon *m);
+/* The cluster reported a change (an event). */
+void	 marathon_changed(struct marathon *m);
 /* GET path; 0 only for a 200, else -errno with words in msg. */
 int	 mara_get(struct marathon *m, const char *path, int64_t deadline,
 	    struct http_resp *rs, struct buf *msg);

@@ -203,7 +203,7 @@ send_change(struct marathon *m, const char *method, const char *path,
 			buf_printf(w->msg, "%s %s: Marathon unreachable, nothing "
 			    "was applied", method, full.data);
 		/* Whatever happened, the next read must ask again. */
-		marathon_invalidate(m, 1);
+		marathon_wrote(m);
 		goto out;
 	}
 	if (w->audit)
@@ -216,7 +216,7 @@ send_change(struct marathon *m, const char *method, const char *path,
 		    ", deployment " : "", rs.deployment_id);
 		if (app_id)
 			refused_drop(m, app_id);
-		marathon_invalidate(m, 1);
+		marathon_wrote(m);
 		rc = 0;
 		goto out;
 	}
@@ -602,7 +602,8 @@ words(const char *text, size_t len, char *store, size_t storesz,
 }
 
 static const char app_ctl_usage[] =
-	"verbs: restart | kill TASK [scale|wipe] | delete | force";
+	"verbs: restart | kill TASK [scale|wipe] | delete | unset env NAME | "
+	"unset label KEY | force";
 
 int
 marathon_app_ctl(struct marathon *m, const char *id, const char *text,
@@ -638,6 +639,11 @@ marathon_app_ctl(struct marathon *m, const char *id, const char *text,
 			buf_printf(&path, "?%s=true", argv[2]);
 		rc = path.err ? path.err : send_change(m, "DELETE", path.data,
 		    NULL, id, 0, w);
+	} else if (strcmp(argv[0], "unset") == 0 && argc == 3 &&
+	    (strcmp(argv[1], "env") == 0 || strcmp(argv[1], "label") == 0 ||
+	    strcmp(argv[1], "labels") == 0)) {
+		rc = marathon_unset_map(m, id, strcmp(argv[1], "env") == 0 ?
+		    "env" : "labels", argv[2], w);
 	} else if (strcmp(argv[0], "force") == 0 && argc == 1) {
 		struct mara_refused *r;
 		char *method = NULL, *rpath = NULL, *body = NULL;

@@ -39,6 +39,7 @@ struct snapcache {
 	uint64_t	 done_seq;
 	uint64_t	 hard_seq;	/* cur unusable until done_seq >= hard_seq */
 	int		 refreshing;
+	int64_t		 last_access_ms;
 	int		 last_err;
 	char		 last_msg[256];
 	int64_t		 last_fail_ms;
@@ -59,12 +60,12 @@ ref_drop_locked(struct snapcache *c, struct snapref *r)
 }
 
 /*
- * Ask for a refresh; returns the sequence number to wait for.  A request
- * that has not started yet serves any number of readers; a refresh already
- * running serves a reader that has no snapshot at all.
+ * Ask for a refresh numbered at least need; returns the number to wait for.
+ * A request that has not started yet serves any number of readers; a
+ * refresh already running serves a reader that has no snapshot at all.
  */
 static uint64_t
-request_locked(struct snapcache *c)
+request_locked(struct snapcache *c, uint64_t need)
 {
 	uint64_t want;
 
@@ -74,6 +75,11 @@ request_locked(struct snapcache *c)
 		want = c->start_seq;		/* the running one */
 	else
 		want = ++c->req_seq;
+	if (want < need) {
+		want = need;
+		if (c->req_seq < need)
+			c->req_seq = need;
+	}
 	pthread_cond_signal(&c->wake);
 	return want;
 }
@@ -264,9 +270,10 @@ snapcache_get(struct snapcache *c, int may_block, int64_t deadline,
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
+	c->last_access_ms = now_ms();
 	if (usable_locked(c)) {
 		if (now_ms() - c->cur->fetched_ms >= c->ttl_ms)
-			request_locked(c);	/* serve this one meanwhile */
+			request_locked(c, 0);	/* serve this one meanwhile */
 		goto serve;
 	}
 	/* A hard request whose refresh failed: serve the stale snapshot. */
@@ -285,13 +292,12 @@ snapcache_get(struct snapcache *c, int may_block, int64_t deadline,
 		goto out;
 	}
 	if (!may_block) {
-		request_locked(c);
+		/* Start the fetch now; the caller retries on a worker. */
+		request_locked(c, c->hard_seq);
 		rc = -E_WOULDBLOCK;
 		goto out;
 	}
-	want = request_locked(c);
-	if (c->hard_seq > want)
-		want = c->hard_seq;
+	want = request_locked(c, c->hard_seq);
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000L;
 	while (c->done_seq < want && !c->stopping) {
@@ -333,21 +339,35 @@ snapcache_put(struct snapcache *c, struct snapref *r)
 }
 
 void
-snapcache_invalidate(struct snapcache *c, int hard)
+snapcache_invalidate(struct snapcache *c, int how)
 {
 	uint64_t seq;
 
 	pthread_mutex_lock(&c->lock);
-	/* A refresh already under way may have read the old state: always
-	 * ask for a new one. */
-	c->req_seq = (c->req_seq > c->start_seq ? c->req_seq : c->start_seq) + 1;
-	seq = c->req_seq;
-	if (hard)
+	/* A refresh already under way may have read the old state: the one
+	 * that counts is numbered after everything so far. */
+	seq = (c->req_seq > c->start_seq ? c->req_seq : c->start_seq) + 1;
+	if (how & SC_HARD)
 		c->hard_seq = seq;
+	if (how & SC_EAGER) {
+		c->req_seq = seq;
+		pthread_cond_signal(&c->wake);
+	}
 	/* An explicit invalidation retries at once, even after a failure. */
 	c->last_fail_ms = 0;
-	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+snapcache_changed(struct snapcache *c)
+{
+	int in_use;
+
+	pthread_mutex_lock(&c->lock);
+	in_use = c->last_access_ms && now_ms() - c->last_access_ms <
+	    SNAPCACHE_IN_USE_MS;
+	pthread_mutex_unlock(&c->lock);
+	snapcache_invalidate(c, in_use ? SC_EAGER : SC_HARD);
 }
 
 struct snapref *

@@ -8,9 +8,14 @@
  *    thread; concurrent readers of an expired snapshot share it.
  *  - An expired snapshot (older than the TTL) is still served while a
  *    refresh runs in the background (stale-while-revalidate).
- *  - snapcache_invalidate(c, 1) ("hard", after a write through the mount)
- *    makes the next reader wait for a snapshot fetched after that call, so
- *    a user reads back what they wrote.  Pushed events use the soft form.
+ *  - snapcache_invalidate(c, SC_HARD) makes the next reader wait for a
+ *    snapshot fetched after that call (after a write through the mount, a
+ *    user reads back what they wrote); SC_EAGER starts the fetch at once
+ *    rather than at the next read.
+ *  - snapcache_changed(c) is for pushed events: it refreshes at once while
+ *    the snapshot is in use (read in the last SNAPCACHE_IN_USE_MS), and
+ *    otherwise only makes the next reader wait for fresh state, so an idle
+ *    mount does not fetch on every event.
  *  - A reader that may not block (a FUSE thread) gets -E_WOULDBLOCK instead
  *    of waiting; the caller then re-runs it on a backend worker.
  *  - When the backend is down, the last snapshot is served, marked stale;
@@ -74,7 +79,12 @@ void	 snapcache_free(struct snapcache *c);	/* stops, then frees */
 int	 snapcache_get(struct snapcache *c, int may_block, int64_t deadline,
 	    struct snapref **out, struct buf *msg);
 void	 snapcache_put(struct snapcache *c, struct snapref *r);
-void	 snapcache_invalidate(struct snapcache *c, int hard);
+#define SC_HARD		1	/* readers wait for a snapshot fetched after this */
+#define SC_EAGER	2	/* start that fetch now */
+#define SNAPCACHE_IN_USE_MS	60000
+
+void	 snapcache_invalidate(struct snapcache *c, int how);
+void	 snapcache_changed(struct snapcache *c);
 /* Returns a reference to the current snapshot without any refresh, or NULL. */
 struct snapref *snapcache_peek(struct snapcache *c);
 void	 snapcache_info(struct snapcache *c, struct snapcache_info *out);

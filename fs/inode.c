@@ -174,6 +174,20 @@ itab_get(struct inode *parent, const char *name, enum node_id row,
 
 	pthread_mutex_lock(&lock);
 	in = find_name_locked(parent, name);
+	if (in && in->row != row && node_row(in->row)->kind == NK_PENDING &&
+	    node_row(row)->kind == NK_DIR && in->arg == NULL) {
+		/* A pending directory became the real thing (the app it stood
+		 * for was created): the same inode, so a shell or editor whose
+		 * working directory it is keeps working.  Setting arg from
+		 * NULL frees nothing a context may still point at. */
+		in->row = row;
+		in->arg = arg ? strdup(arg) : NULL;
+	} else if (in && node_row(in->row)->flags & NF_LOCAL &&
+	    node_row(in->row)->kind == NK_VALUE && node_row(row)->kind ==
+	    NK_VALUE && in->arg == NULL && arg == NULL) {
+		/* Likewise a pending variable that was written. */
+		in->row = row;
+	}
 	if (in && (in->row != row ||
 	    (arg && (in->arg == NULL || strcmp(arg, in->arg) != 0)))) {
 		/* The name now denotes another kind of node. */
@@ -276,6 +290,17 @@ itab_unhash(struct inode *in)
 	pthread_mutex_unlock(&lock);
 }
 
+void
+itab_retype(struct inode *in, enum node_id row, const char *arg)
+{
+	pthread_mutex_lock(&lock);
+	in->row = row;
+	/* Only from NULL: a context may point at the old argument. */
+	if (in->arg == NULL && arg)
+		in->arg = strdup(arg);
+	pthread_mutex_unlock(&lock);
+}
+
 struct inode *
 itab_rename(struct inode *in, struct inode *newparent, const char *newname,
     enum node_id row)
@@ -340,6 +365,36 @@ itab_rename(struct inode *in, struct inode *newparent, const char *newname,
 	}
 	pthread_mutex_unlock(&lock);
 	return ni;
+}
+
+struct inode *
+itab_lookup_path(const char *path)
+{
+	struct inode *in;
+	const char *p = path, *slash;
+	char name[256];
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	in = root;
+	while (in && *p) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n >= sizeof(name)) {
+			in = NULL;
+			break;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		in = find_name_locked(in, name);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	if (in)
+		in->refs++;
+	pthread_mutex_unlock(&lock);
+	return in;
 }
 
 static int

@@ -53,10 +53,15 @@ void	 itab_forget(uint64_t ino, uint64_t n);
 struct inode *itab_find(struct inode *parent, const char *name);
 /* Take an inode out of the name hash (removed or renamed away). */
 void	 itab_unhash(struct inode *in);
+/* A pending node became real: same inode, new row (and argument, if it
+ * had none). */
+void	 itab_retype(struct inode *in, enum node_id row, const char *arg);
 /* Give an inode a new name and row (rename). */
 struct inode *itab_rename(struct inode *in, struct inode *newparent,
 	    const char *newname, enum node_id row);
 
+/* The inode at a mount-relative path, referenced, if the kernel knows it. */
+struct inode *itab_lookup_path(const char *path);
 /* Mount-relative path of an inode ("" for the root). */
 int	 itab_path(struct inode *in, char *out, size_t outsz);
 /* Fill a handler context's path and arguments from an inode. */

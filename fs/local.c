@@ -15,6 +15,7 @@
 struct errtext {
 	char		*dir;
 	char		*text;
+	int64_t		 when_ms;
 	struct errtext	*next;
 };
 
@@ -428,20 +429,25 @@ local_set_error(const char *dirpath, const char *text)
 	if (t) {
 		free(t->text);
 		t->text = strdup(text);
+		t->when_ms = wall_ms();
 	}
 	pthread_mutex_unlock(&store_lock);
 }
 
 int
-local_get_error(const char *dirpath, struct buf *out)
+local_get_error(const char *dirpath, struct buf *out, int64_t *when_ms)
 {
 	struct errtext *t;
 	int rc = 0;
 
+	*when_ms = 0;
 	pthread_mutex_lock(&store_lock);
-	for (t = errors; t; t = t->next)
-		if (strcmp(t->dir, dirpath) == 0 && t->text)
+	for (t = errors; t; t = t->next) {
+		if (strcmp(t->dir, dirpath) == 0 && t->text) {
 			rc = buf_addstr(out, t->text);
+			*when_ms = t->when_ms;
+		}
+	}
 	pthread_mutex_unlock(&store_lock);
 	return rc;
 }

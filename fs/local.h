@@ -75,6 +75,7 @@ int	 local_scratch_name(const char *name);
 
 /* The last refusal in a directory, in words (the .error file). */
 void	 local_set_error(const char *dirpath, const char *text);
-int	 local_get_error(const char *dirpath, struct buf *out);
+/* Appends the text; *when_ms gets the time it was set (0 if none). */
+int	 local_get_error(const char *dirpath, struct buf *out, int64_t *when_ms);
 
 #endif

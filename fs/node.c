@@ -99,9 +99,9 @@ const struct node_type node_table[N_COUNT] = {
 	    .kind = NK_CTL, .mode = F_RW, .backend = BK_MARATHON,
 	    .read = app_ctl_read, .write = app_ctl_write,
 	    .doc = "Commands, one per write: restart; kill TASK [scale|wipe]; "
-		"delete; force (send again, with force, the last change "
-		"refused because a deployment held the app).  Reading lists "
-		"them." },
+		"delete; unset env NAME; unset label KEY; force (send again, "
+		"with force, the last change refused because a deployment held "
+		"the app).  Reading lists them." },
 	[N_TASKS] = { .id = N_TASKS, .name = "tasks", .parent = N_APP,
 	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
 	    .list = tasks_list, .match = tasks_match,
@@ -134,10 +134,14 @@ const struct node_type node_table[N_COUNT] = {
 	    .doc = "The app's environment, one file per variable." },
 	[N_ENV_VAR] = { .id = N_ENV_VAR, .doc_name = "<NAME>", .parent = N_ENV,
 	    .kind = NK_VALUE, .mode = F_RW, .backend = BK_MARATHON,
-	    .read = map_read, .write = map_write, .remove = map_remove,
+	    .read = map_read, .write = map_write,
+	    .rm_hint = "rm never changes an app, so that rm -r of its "
+		"directory is harmless: remove a variable with `echo unset "
+		"env NAME > ctl` in the app's directory, or edit app.json",
 	    .doc = "A variable's value.  Writing sets it and deploys (one "
-		"trailing newline is dropped); rm removes it and deploys; "
-		"writing a new name adds it." },
+		"trailing newline is dropped); writing a new name adds it.  "
+		"rm is refused (EPERM): remove it with `echo unset env NAME > "
+		"ctl`." },
 	[N_ENV_SECRET] = { .id = N_ENV_SECRET, .doc_name = "<NAME>",
 	    .parent = N_ENV, .kind = NK_FILE, .mode = F_RO,
 	    .backend = BK_MARATHON, .read = map_read,
@@ -156,8 +160,12 @@ const struct node_type node_table[N_COUNT] = {
 	    .doc = "The app's labels, one file per key." },
 	[N_LABEL] = { .id = N_LABEL, .doc_name = "<KEY>", .parent = N_LABELS,
 	    .kind = NK_VALUE, .mode = F_RW, .backend = BK_MARATHON,
-	    .read = map_read, .write = map_write, .remove = map_remove,
-	    .doc = "A label's value; writing, rm and new names work as in env/." },
+	    .read = map_read, .write = map_write,
+	    .rm_hint = "rm never changes an app, so that rm -r of its "
+		"directory is harmless: remove a label with `echo unset "
+		"label KEY > ctl` in the app's directory, or edit app.json",
+	    .doc = "A label's value; writing and new names work as in env/; "
+		"remove one with `echo unset label KEY > ctl`." },
 	[N_LABEL_NEW] = { .id = N_LABEL_NEW, .doc_name = "<NEW>",
 	    .parent = N_LABELS, .kind = NK_VALUE, .mode = F_RW,
 	    .backend = BK_MARATHON, .flags = NF_LOCAL, .read = empty_read,

@@ -91,8 +91,9 @@ struct node_type {
 	int	(*read)(struct nctx *c, struct buf *out);
 	/* NK_VALUE, NK_CTL: apply one write(2); NK_DOC: apply the document. */
 	int	(*write)(struct nctx *c, const char *p, size_t n);
-	/* unlink(2) of this node (NULL: EPERM with a hint). */
+	/* unlink(2) of this node (NULL: EPERM with rm_hint). */
 	int	(*remove)(struct nctx *c);
+	const char	*rm_hint;	/* why rm is refused, and what to do instead */
 
 	const char	*doc;		/* what reading and writing it does (man page) */
 };

@@ -561,6 +561,22 @@ error_dir(struct inode *dir, char *out, size_t n)
 	itab_path(p, out, n);
 }
 
+/* archonfs changed a local file behind the kernel's back: drop its
+ * cached attributes and pages. */
+static void
+inval_path(const char *dir, const char *name)
+{
+	char path[4096];
+	struct inode *in;
+
+	if (path_join(path, sizeof(path), dir, name) != 0)
+		return;
+	if ((in = itab_lookup_path(path)) != NULL) {
+		inval_inode(in->ino);
+		itab_put(in);
+	}
+}
+
 /*
  * Record a refusal: .error of the nearest directory that has one, and for
  * documents the refused text beside the document.
@@ -585,11 +601,14 @@ refuse(struct op *op, struct inode *dir, const char *name, int err,
 	if (text && strlen(name) + 10 < sizeof(rej)) {
 		snprintf(rej, sizeof(rej), "%s.rejected", name);
 		if (path_join(rpath, sizeof(rpath), dpath, rej) == 0 &&
-		    local_put_file(rpath, text, len, op->uid, op->gid) == 0)
+		    local_put_file(rpath, text, len, op->uid, op->gid) == 0) {
 			buf_printf(&b, "The refused text is kept in %s.rejected.\n",
 			    name);
+			inval_path(dpath, rej);
+		}
 	}
 	local_set_error(edir, buf_str(&b));
+	inval_path(edir, ".error");
 	buf_free(&b);
 }
 
@@ -1693,8 +1712,8 @@ drop_name(struct inode *parent, const char *name)
 }
 
 #define RM_HINT \
-	"'%s' cannot be removed: deleting an app or a topic is a deliberate " \
-	"act; use `echo delete > ctl` in its directory"
+	"deleting an app or a topic is a deliberate act; use `echo delete > " \
+	"ctl` in its directory"
 
 static int
 do_unlink(struct op *op)
@@ -1735,7 +1754,8 @@ do_unlink(struct op *op)
 		else
 			drop_name(parent, op->name);
 	} else {
-		rc = refuse_msg(op, parent, op->name, EPERM, RM_HINT, op->name);
+		rc = refuse_msg(op, parent, op->name, EPERM, "'%s' cannot be "
+		    "removed: %s", op->name, t->rm_hint ? t->rm_hint : RM_HINT);
 	}
 out:
 	ctx_done(&cc);
@@ -1782,7 +1802,8 @@ do_rmdir(struct op *op)
 		/* Groups exist exactly while they hold apps. */
 		rc = -ENOTEMPTY;
 	} else {
-		rc = refuse_msg(op, parent, op->name, EPERM, RM_HINT, op->name);
+		rc = refuse_msg(op, parent, op->name, EPERM, "'%s' cannot be "
+		    "removed: %s", op->name, RM_HINT);
 	}
 out:
 	ctx_done(&pc);

@@ -42,7 +42,6 @@ int	map_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
 int	map_create(struct nctx *c, const char *name, enum node_id *row);
 int	map_read(struct nctx *c, struct buf *out);
 int	map_write(struct nctx *c, const char *p, size_t n);
-int	map_remove(struct nctx *c);
 int	pending_app_json_read(struct nctx *c, struct buf *out);
 int	pending_app_json_write(struct nctx *c, const char *p, size_t n);
 int	deps_list(struct nctx *c, struct dirfill *f);

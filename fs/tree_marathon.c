@@ -271,6 +271,8 @@ app_ctl_read(struct nctx *c, struct buf *out)
 	    "kill TASK scale      kill it and lower instances by one\n"
 	    "kill TASK wipe       kill it and forget its reservation\n"
 	    "delete               delete the app (DELETE /v2/apps/ID)\n"
+	    "unset env NAME       remove an environment variable\n"
+	    "unset label KEY      remove a label\n"
 	    "force                send again, with ?force=true, the last change\n"
 	    "                     refused because a deployment held the app\n");
 }
@@ -504,17 +506,6 @@ map_write(struct nctx *c, const char *p, size_t n)
 	return rc;
 }
 
-int
-map_remove(struct nctx *c)
-{
-	struct mara_write w;
-
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	wr_init(c, &w);
-	return marathon_unset_map(M, app_id(c), map_field(c), c->name, &w);
-}
-
 /* ---- pending apps ------------------------------------------------------- */
 
 int
@@ -544,13 +535,18 @@ pending_app_json_write(struct nctx *c, const char *p, size_t n)
 		return rc;
 	/* The app exists now, and so do the groups above it: each pending
 	 * directory on the way up yields to the real one (scratch files in
-	 * them, such as vim's swap file, stay), and the kernel is told to
-	 * look the names up again. */
+	 * them, such as vim's swap file, stay).  The next lookup gives the
+	 * same inode the real row (itab_get), so a shell inside it keeps
+	 * its working directory; the kernel only needs fresh attributes. */
 	for (d = c->node ? c->node->parent : NULL; d && d->parent &&
 	    d->row == N_PENDING; d = d->parent) {
 		if (itab_path(d, dir, sizeof(dir)) == 0)
 			local_remove_one(dir);
-		inval_entry(d->parent->ino, d->name);
+		itab_retype(d, d == c->node->parent ? N_APP : N_GROUP, id);
+		inval_inode(d->ino);
+		/* The parent's id: strip the last segment. */
+		if (strrchr(id, '/') != id)
+			*strrchr(id, '/') = '\0';
 	}
 	return 0;
 }

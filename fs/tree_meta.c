@@ -28,7 +28,7 @@ readme_read(struct nctx *c, struct buf *out)
 		    "  tasks/ID/           status and task.json of each instance\n"
 		    "  versions/TS.json    earlier definitions; cp one onto app.json\n"
 		    "  env/NAME labels/KEY one file per variable or label\n"
-		    "  ctl                 restart | kill TASK | delete | force\n"
+		    "  ctl                 restart | kill TASK | unset env NAME | delete\n"
 		    "  .error              the last refusal here, in words\n"
 		    "mkdir apps/G/NEW, then write apps/G/NEW/app.json: creates an app\n"
 		    "deployments/ID/       running deployments: status, wait, ctl\n");
@@ -133,7 +133,7 @@ meta_refresh_write(struct nctx *c, const char *p, size_t n)
 	(void)p;
 	(void)n;
 	if (FS->marathon)
-		marathon_invalidate(FS->marathon, 1);
+		marathon_invalidate(FS->marathon);
 	itab_walk(inval_all, NULL);
 	buf_addstr(&c->op->audit, "refresh: every cache dropped");
 	return 0;
@@ -143,9 +143,14 @@ int
 error_read(struct nctx *c, struct buf *out)
 {
 	char dir[4096];
+	int64_t when;
+	int rc;
 
 	ctx_dir(c, dir, sizeof(dir));
-	return local_get_error(dir, out);
+	rc = local_get_error(dir, out, &when);
+	if (when)
+		c->mtime_ms = when;
+	return rc;
 }
 
 int
