@@ -105,16 +105,19 @@ main(void)
 	CHECK(rc == 0 && r && *(int *)r->data == 1, "a fresh snapshot is served without blocking");
 	snapcache_put(cache, r);
 
-	snapcache_invalidate(cache, 0);
+	snapcache_invalidate(cache, SC_EAGER);
 	rc = snapcache_get(cache, 0, now_ms() + 1000, &r, &msg);
-	CHECK(rc == 0 && *(int *)r->data == 1, "after a soft invalidation the old snapshot still serves");
+	CHECK(rc == 0 && *(int *)r->data == 1, "during an eager refresh the old snapshot still serves");
 	snapcache_put(cache, r);
 	usleep(300000);
 	rc = snapcache_get(cache, 0, now_ms() + 1000, &r, &msg);
 	CHECK(rc == 0 && *(int *)r->data == 2, "... and the background refresh replaced it");
 	snapcache_put(cache, r);
 
-	snapcache_invalidate(cache, 1);
+	n = nfetches();
+	snapcache_invalidate(cache, SC_HARD);
+	usleep(200000);
+	CHECK(nfetches() == n, "a hard invalidation alone fetches nothing");
 	rc = snapcache_get(cache, 0, now_ms() + 1000, &r, &msg);
 	CHECK(rc == -E_WOULDBLOCK, "after a hard invalidation a non-blocking reader must block");
 	rc = snapcache_get(cache, 1, now_ms() + 2000, &r, &msg);
@@ -123,15 +126,16 @@ main(void)
 	CHECK(r2 == r, "peek returns the current snapshot");
 	snapcache_put(cache, r2);
 
-	snapcache_invalidate(cache, 0);
+	snapcache_changed(cache);
 	usleep(300000);
+	CHECK(nfetches() == n + 2, "an event on a snapshot in use refreshes it at once");
 	CHECK(*(int *)r->data == 3, "a held snapshot stays valid after it was replaced");
 	snapcache_put(cache, r);
 
 	pthread_mutex_lock(&lock);
 	fail = 1;
 	pthread_mutex_unlock(&lock);
-	snapcache_invalidate(cache, 1);
+	snapcache_invalidate(cache, SC_HARD | SC_EAGER);
 	t0 = now_ms();
 	rc = snapcache_get(cache, 1, now_ms() + 2000, &r, &msg);
 	CHECK(rc == 0 && r != NULL, "when a refresh fails the stale snapshot is served");
