@@ -13,6 +13,13 @@ Usage:
                   [--deploy-seconds S] [--task-start-seconds S]
                   [--heartbeat-seconds S] [--legacy-task-ids]
                   [--mesos-master URL] [--mesos-leader-ui-url URL]
+                  [--mesos-agents N] [--sandbox-root DIR]
+
+The same process runs the Mesos master and --mesos-agents agents (default 2)
+of the cluster, each on its own loopback port (tests/mesos_emu.py): the
+tasks' slaveId/host are those agents, frameworkId is the Marathon framework
+in that master, and /v2/info's mesos_leader_ui_url is http://127.0.0.1:MASTERPORT/.
+Sandboxes go to --sandbox-root (default: a temporary directory removed at exit).
 
 Test-only control API (real Marathon has none of it; archonfs never calls it):
   GET    /_emu/requests      every non-/_emu request: [{"method","path","query","body","time"}]
@@ -24,6 +31,20 @@ Test-only control API (real Marathon has none of it; archonfs never calls it):
   POST   /_emu/tasks/fail    {"taskId":ID[,"message":M]}: the task fails (TASK_FAILED,
                              lastTaskFailure recorded, replacement launched)
   GET    /_emu/state         small summary {"apps":N,"tasks":N,"deployments":N,"subscribers":N}
+  GET    /_emu/mesos         {"master":URL,"agents":[{"id","url","hostname",...}],"framework_id","sandbox_root"}
+  GET    /_emu/mesos/requests  every request the master and agents received (DELETE clears;
+                             DELETE /_emu/requests clears it too)
+  GET    /_emu/mesos/stats   {"total":N,"by_route":{"agent GET /files/read":n,...}}
+  POST   /_emu/tasks/log     {"taskId","stream":"stdout"|"stderr","append":TEXT}: append exact text,
+                             UTF-8 (a lone surrogate \\udc80-\\udcff stands for the raw byte 0x80-0xff;
+                             or {"append_base64":B64} for arbitrary bytes); or {"taskId","stream",
+                             "fill_bytes":N}: append N bytes of lines "fill <k>\\n" (k counts on per
+                             task and stream; the last line is space-padded to stay whole).
+                             Works on completed tasks too, until their sandbox is gc'd.
+                             -> {"taskId","stream","written","size","path"}
+  POST   /_emu/sandbox/gc    {"taskId"}: delete that task's sandbox (it stays in Mesos' lists)
+Knobs for the Mesos part: log_lines_per_second (default 5; 0 stops log growth),
+agents {"<agentId>": {"down":bool,"hang":bool}}, mesos_master {"down":bool,"hang":bool}.
 """
 
 import argparse
@@ -44,6 +65,8 @@ import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import mesos_emu
 
 MARATHON_VERSION = "1.10.26"
 BUILDREF = "0513cddcac83bd4082d48098d489e69686695998"
@@ -75,6 +98,10 @@ KNOB_DEFAULTS = {
     "heartbeat_seconds": 10.0,  # SSE heartbeat period
     "sse_max_outstanding": 1024,  # events buffered per SSE client before it is closed
     "sse_sndbuf": None,         # SO_SNDBUF for new SSE sockets (to test slow consumers)
+    # Mesos (tests/mesos_emu.py)
+    "log_lines_per_second": 5,  # lines appended to each running task's stdout and stderr
+    "agents": {},               # {"<agentId>": {"down": bool, "hang": bool}}
+    "mesos_master": {"down": False, "hang": False},
 }
 
 AGENT_ID_PREFIX = "b4a5b1c2-7d3e-4f60-9a1b-2c3d4e5f6a7b"
@@ -1013,9 +1040,10 @@ def json_response(status, obj, headers=None):
 # --- the emulator -----------------------------------------------------------------
 
 class Marathon(object):
-    def __init__(self, opts):
+    def __init__(self, opts, mesos=None, lock=None, knobs=None, knob_cond=None):
         self.opts = opts
-        self.lock = threading.RLock()
+        self.mesos = mesos
+        self.lock = lock or threading.RLock()
         self.apps = {}
         self.sorted_ids = None
         self.groups = {"/": None}
@@ -1024,14 +1052,17 @@ class Marathon(object):
         self.ports = PortAllocator()
         self.body_cache = {}
         self.last_ms = 0
-        self.agent_rr = itertools.cycle(range(len(AGENTS)))
-        self.framework_id = "%s-0000" % uuid.uuid4()
+        self.agents = mesos.marathon_agents() if mesos is not None else AGENTS
+        self.agent_rr = itertools.cycle(range(len(self.agents)))
+        self.framework_id = mesos.framework_id if mesos is not None else "%s-0000" % uuid.uuid4()
         self.sched = Scheduler(self.lock)
-        self.knobs = dict(KNOB_DEFAULTS)
+        self.knobs = knobs if knobs is not None else dict(KNOB_DEFAULTS)
+        self.knobs["agents"] = {}
+        self.knobs["mesos_master"] = {"down": False, "hang": False}
         self.knobs["deploy_seconds"] = opts.deploy_seconds
         self.knobs["task_start_seconds"] = opts.task_start_seconds
         self.knobs["heartbeat_seconds"] = opts.heartbeat_seconds
-        self.knob_cond = threading.Condition()
+        self.knob_cond = knob_cond or threading.Condition()
         self.log_lock = threading.Lock()
         self.req_log = []
         self.stats = collections.Counter()
@@ -1084,7 +1115,7 @@ class Marathon(object):
     # -- tasks --
 
     def pick_agent(self):
-        return AGENTS[next(self.agent_rr)]
+        return self.agents[next(self.agent_rr)]
 
     def new_task(self, app, version, inst_uuid=None, inc=1, legacy=False, running=False):
         agent = self.pick_agent()
@@ -1096,6 +1127,10 @@ class Marathon(object):
             if app.spec.get("healthChecks"):
                 t.healthy_at = t.started
         app.tasks[t.uuid] = t
+        if self.mesos is not None:
+            self.mesos.launch(t.id, app.id, app.spec, t.ports, agent["id"])
+            if running:
+                self.mesos.running(t.id)
         return t
 
     def status_event(self, t, state, message=""):
@@ -1135,6 +1170,8 @@ class Marathon(object):
             t.state = "TASK_RUNNING"
             t.started = now_ms()
             changed = True
+            if self.mesos is not None:
+                self.mesos.running(t.id)
             self.status_event(t, "TASK_RUNNING")
             if app.spec.get("healthChecks"):
                 t.healthy_at = t.started
@@ -1150,6 +1187,8 @@ class Marathon(object):
     def kill(self, app, t, state="TASK_KILLED", message=""):
         if app.tasks.get(t.uuid) is t:
             del app.tasks[t.uuid]
+        if self.mesos is not None:
+            self.mesos.terminal(t.id, state)
         self.status_event(t, state, message)
         self.touch(app)
 
@@ -1880,6 +1919,9 @@ class Handler(BaseHTTPRequestHandler):
                     emu.req_log = []
                     emu.stats = collections.Counter()
                     emu.total = 0
+                    if emu.mesos is not None:
+                        with emu.mesos.log_lock:
+                            emu.mesos.clear_log()
                     return json_response(200, {"cleared": n})
         elif path == "/_emu/stats" and method == "GET":
             with emu.log_lock:
@@ -1892,10 +1934,14 @@ class Handler(BaseHTTPRequestHandler):
                 upd = parse_json_body(body)
                 if not isinstance(upd, dict):
                     raise err(400, "knobs must be a JSON object")
+                downs = []
                 with emu.knob_cond:
                     for k, v in upd.items():
                         if k not in KNOB_DEFAULTS:
                             raise err(400, "unknown knob '%s'" % k)
+                        if k in ("agents", "mesos_master"):
+                            downs += self.mesos_node_knob(k, v)
+                            continue
                         if k == "fail":
                             if v is not None and not (isinstance(v, dict) and is_num(v.get("status", 503))):
                                 raise err(400, "fail must be null or {\"status\":N,\"count\":N,...}")
@@ -1917,6 +1963,17 @@ class Handler(BaseHTTPRequestHandler):
                             if not is_num(v) or v < 0:
                                 raise err(400, "%s must be a non-negative number" % k)
                         emu.knobs[k] = v
+                    emu.knob_cond.notify_all()
+                    if not downs:
+                        return json_response(200, emu.knobs)
+                # open or close listening sockets outside the knob lock
+                for node, down in downs:
+                    try:
+                        node.set_down(down)
+                    except mesos_emu.CtlError as e:
+                        raise err(e.status, e.message)
+                with emu.knob_cond:
+                    self.refresh_mesos_knobs()
                     emu.knob_cond.notify_all()
                     return json_response(200, emu.knobs)
         elif path == "/_emu/events/close" and method == "POST":
@@ -1942,6 +1999,15 @@ class Handler(BaseHTTPRequestHandler):
                             emu.launch(app, 1, inst_uuid=t.uuid, inc=t.inc + 1)
                             return json_response(200, {"failed": tid})
             raise err(404, "Task '%s' does not exist" % tid)
+        elif emu.mesos is not None and (path == "/_emu/mesos" or path.startswith("/_emu/mesos/") or
+                                        path in ("/_emu/tasks/log", "/_emu/sandbox/gc")):
+            req = parse_json_body(body) if method == "POST" else None
+            try:
+                out = emu.mesos.control(method, path, req)
+            except mesos_emu.CtlError as e:
+                raise err(e.status, e.message)
+            if out is not None:
+                return json_response(200, out)
         elif path == "/_emu/state" and method == "GET":
             with emu.lock:
                 return json_response(200, {
@@ -1949,6 +2015,39 @@ class Handler(BaseHTTPRequestHandler):
                     "tasks": sum(len(a.tasks) for a in emu.apps.values()),
                     "deployments": len(emu.deployments), "subscribers": len(emu.subscribers)})
         raise err(404, "no such control route: %s %s" % (method, path))
+
+    def mesos_node_knob(self, k, v):
+        """Knobs agents / mesos_master (knob lock held): hang applies at once,
+        down/up is returned as [(node, down)] to do after the lock is released."""
+        emu = self.server.emu
+        if emu.mesos is None:
+            raise err(400, "no Mesos part in this emulator")
+        if k == "mesos_master":
+            targets = {"master": v}
+        else:
+            if not isinstance(v, dict):
+                raise err(400, "agents must be {\"<agentId>\": {\"down\": bool, \"hang\": bool}}")
+            targets = v
+        todo = []
+        for name, setting in targets.items():
+            node = emu.mesos.master if k == "mesos_master" else emu.mesos.node_for_agent(name)
+            if node is None:
+                raise err(400, "unknown agent '%s'" % name)
+            if not isinstance(setting, dict) or any(x not in ("down", "hang") for x in setting) or \
+                    any(not isinstance(x, bool) for x in setting.values()):
+                raise err(400, "%s must be {\"down\": bool, \"hang\": bool}" % k)
+            if "hang" in setting:
+                node.hang = setting["hang"]
+            if "down" in setting:
+                todo.append((node, setting["down"]))
+        self.refresh_mesos_knobs()
+        return todo
+
+    def refresh_mesos_knobs(self):
+        emu = self.server.emu
+        emu.knobs["agents"] = emu.mesos.knob_view()
+        m = emu.mesos.master
+        emu.knobs["mesos_master"] = {"down": m.down, "hang": m.hang}
 
     # -- SSE --
 
@@ -2462,7 +2561,9 @@ class Handler(BaseHTTPRequestHandler):
                 ("master", o.mesos_master), ("max_instances_per_offer", 5),
                 ("mesos_bridge_name", "mesos-bridge"),
                 ("mesos_heartbeat_failure_threshold", 5), ("mesos_heartbeat_interval", 15000),
-                ("mesos_leader_ui_url", o.mesos_leader_ui_url), ("mesos_role", None),
+                ("mesos_leader_ui_url", o.mesos_leader_ui_url or
+                 (emu.mesos.master_url + "/" if emu.mesos is not None else "http://127.0.0.1:5050/")),
+                ("mesos_role", None),
                 ("mesos_user", "root"), ("min_revive_offers_interval", 5000),
                 ("offer_matching_timeout", 3000), ("on_elected_prepare_timeout", 180000),
                 ("reconciliation_initial_delay", 15000), ("reconciliation_interval", 600000),
@@ -2538,30 +2639,54 @@ def main(argv=None):
     ap.add_argument("--legacy-task-ids", action="store_true",
                     help="tasks created at startup use the pre-1.8 id form <app>.<uuid>")
     ap.add_argument("--mesos-master", default="zk://127.0.0.1:2181/mesos")
-    ap.add_argument("--mesos-leader-ui-url", default="http://127.0.0.1:5050/")
+    ap.add_argument("--mesos-leader-ui-url", default=None,
+                    help="default: http://127.0.0.1:MASTERPORT/ of the emulated master")
+    ap.add_argument("--mesos-agents", type=int, default=2, metavar="N",
+                    help="number of emulated Mesos agents (default 2, at least 1)")
+    ap.add_argument("--sandbox-root", default=None, metavar="DIR",
+                    help="Mesos work_dir of the agents (default: a temporary directory)")
     ap.add_argument("--zk", default="zk://127.0.0.1:2181/marathon")
     ap.add_argument("--seed", type=int, default=None)
     opts = ap.parse_args(argv)
     if opts.seed is not None:
         random.seed(opts.seed)
 
-    emu = Marathon(opts)
+    if opts.mesos_agents < 1:
+        sys.stderr.write("marathon_emu: --mesos-agents must be at least 1\n")
+        return 2
+    lock = threading.RLock()
+    knobs = dict(KNOB_DEFAULTS)
+    knob_cond = threading.Condition()
+    try:
+        mesos = mesos_emu.Mesos(opts.mesos_agents, opts.sandbox_root, host=opts.host,
+                                state_lock=lock, knobs=knobs, knob_cond=knob_cond)
+    except OSError as e:
+        sys.stderr.write("marathon_emu: cannot start the Mesos part: %s\n" % e)
+        return 2
+    emu = Marathon(opts, mesos, lock=lock, knobs=knobs, knob_cond=knob_cond)
+    emu.knobs["agents"] = mesos.knob_view()
+    mesos.begin_bulk()
     with emu.lock:
         for f in opts.load:
             try:
                 n = emu.load_group_file(f, legacy=opts.legacy_task_ids)
             except (OSError, ValueError) as e:
                 sys.stderr.write("marathon_emu: cannot load %s: %s\n" % (f, e))
+                mesos.stop()
                 return 2
             if n == 0:
                 warn("%s: no apps loaded" % f)
         if opts.synthetic_apps > 0:
             emu.synthesize(opts.synthetic_apps, max(0, opts.synthetic_tasks), legacy=opts.legacy_task_ids)
+        mesos.end_bulk()
     emu.sched.start()
 
     server = Server((opts.host, opts.port), Handler)
     server.emu = emu
     emu.port = server.server_address[1]
+    mesos.marathon_port = emu.port
+    mesos.marathon_host = opts.host
+    mesos.start()
     if opts.port_file:
         tmp = "%s.tmp.%d" % (opts.port_file, os.getpid())
         with open(tmp, "w") as f:
@@ -2582,6 +2707,7 @@ def main(argv=None):
         for s in subs:
             s.close()
         server.server_close()
+        mesos.stop()
     return 0
 
 
