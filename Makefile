@@ -6,6 +6,7 @@
 #   make check      build and run every test (tests/run); SANITIZE=1 builds
 #                   with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make install    install the binary and archonfs.8 under $(PREFIX)
+#   make bench      side-by-side benchmarks; writes docs/performance.md
 
 PREFIX	?= /usr/local
 MANDIR	?= $(PREFIX)/share/man
@@ -35,7 +36,7 @@ UNIT_BIN = $(UNIT_SRC:.c=)
 DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
-	psmisc coreutils sed golang-go golang-github-mesos-mesos-go-dev
+	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev
 
 all: archonfs
 
@@ -62,6 +63,9 @@ $(FS_OBJ) $(BACKEND_OBJ): $(BUILD_STAMP)
 check: archonfs unit
 	tests/run
 
+bench: archonfs
+	tests/bench/run
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	elif command -v sudo >/dev/null; then SUDO=sudo; \
@@ -80,4 +84,4 @@ clean:
 	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) .build-*
 	rm -rf tests/out
 
-.PHONY: all check unit deps install clean
+.PHONY: all check unit deps install clean bench

@@ -470,6 +470,64 @@ deps_changed(void *arg, void *old_, void *new_)
 	m->change_fn(m->change_arg, &ch);
 }
 
+static int
+fetch_info(void *arg, int64_t deadline, void **out, struct buf *msg)
+{
+	struct marathon *m = arg;
+	struct http_resp rs;
+	json_t *root;
+	int rc;
+
+	http_resp_init(&rs);
+	if ((rc = mara_get(m, "/v2/info", deadline, &rs, msg)) == 0) {
+		root = json_loadb(buf_str(&rs.body), rs.body.len, 0, NULL);
+		if (!json_is_object(root)) {
+			json_decref(root);
+			buf_addstr(msg, "marathon: GET /v2/info: unreadable reply");
+			rc = -EIO;
+		} else {
+			*out = root;
+		}
+	}
+	http_resp_free(&rs);
+	return rc;
+}
+
+static void
+info_free(void *p)
+{
+	json_decref(p);
+}
+
+static const struct snapcache_ops info_ops = {
+	.name = "marathon info",
+	.fetch = fetch_info,
+	.free = info_free,
+};
+
+int
+marathon_framework(struct marathon *m, int may_block, int64_t deadline,
+    char *fw, size_t fwsz, char *url, size_t urlsz, struct buf *msg)
+{
+	struct snapref *r;
+	const char *v;
+	int rc;
+
+	if ((rc = snapcache_get(m->info, may_block, deadline, &r, msg)) != 0)
+		return rc;
+	if (fw) {
+		v = jstr(r->data, "frameworkId");
+		snprintf(fw, fwsz, "%s", v ? v : "");
+	}
+	if (url) {
+		v = jstr(json_object_get(r->data, "marathon_config"),
+		    "mesos_leader_ui_url");
+		snprintf(url, urlsz, "%s", v ? v : "");
+	}
+	snapcache_put(m->info, r);
+	return 0;
+}
+
 static const struct snapcache_ops deps_ops = {
 	.name = "marathon deployments",
 	.fetch = fetch_deps,
@@ -504,7 +562,10 @@ marathon_new(const struct marathon_opts *o, struct buf *msg)
 	}
 	m->apps = snapcache_new(&apps_ops, m, o->ttl_ms, o->timeout_ms);
 	m->deps = snapcache_new(&deps_ops, m, o->ttl_ms, o->timeout_ms);
-	if (m->apps == NULL || m->deps == NULL)
+	/* The framework id and the Mesos leader rarely change: an hour, and
+	 * again after every event-stream reconnect. */
+	m->info = snapcache_new(&info_ops, m, 3600 * 1000, o->timeout_ms);
+	if (m->apps == NULL || m->deps == NULL || m->info == NULL)
 		goto fail;
 	return m;
 fail:
@@ -520,7 +581,8 @@ marathon_start(struct marathon *m, mara_change_fn fn, void *arg)
 	m->change_fn = fn;
 	m->change_arg = arg;
 	if ((rc = snapcache_start(m->apps)) != 0 ||
-	    (rc = snapcache_start(m->deps)) != 0)
+	    (rc = snapcache_start(m->deps)) != 0 ||
+	    (rc = snapcache_start(m->info)) != 0)
 		return rc;
 	/* Start fetching now so the first ls finds a snapshot. */
 	snapcache_invalidate(m->apps, SC_EAGER);
@@ -538,6 +600,7 @@ marathon_shutdown(struct marathon *m)
 	mara_events_stop(m);
 	snapcache_stop(m->apps);
 	snapcache_stop(m->deps);
+	snapcache_stop(m->info);
 }
 
 void
@@ -548,6 +611,7 @@ marathon_free(struct marathon *m)
 	marathon_shutdown(m);
 	snapcache_free(m->apps);
 	snapcache_free(m->deps);
+	snapcache_free(m->info);
 	http_client_free(m->http);
 	marathon_versions_free(m);
 	mara_refused_clear(m);
@@ -954,6 +1018,14 @@ mara_task_status(const struct mara_snap *s, const char *id, const char *task,
 	if (jstr(t, "slaveId"))
 		buf_printf(out, "agent: %s\n", jstr(t, "slaveId"));
 	return out->err;
+}
+
+const char *
+mara_task_agent(const struct mara_snap *s, const char *id, const char *task)
+{
+	json_t *t = find_task(s, id, task);
+
+	return t ? jstr(t, "slaveId") : NULL;
 }
 
 int64_t

@@ -78,6 +78,16 @@ int	 marathon_parse_apps(const char *text, size_t len, struct mara_snap **out,
 	    struct buf *msg);
 void	 marathon_snap_free(struct mara_snap *s);
 
+/*
+ * Marathon's own facts (GET /v2/info, cached; re-read after the event
+ * stream reconnects): the Mesos framework id of its tasks, and the Mesos
+ * leader it reports (marathon_config.mesos_leader_ui_url).  Either output
+ * may be NULL; an unknown one is "".
+ */
+int	 marathon_framework(struct marathon *m, int may_block, int64_t deadline,
+	    char *framework_id, size_t fwsz, char *mesos_url, size_t urlsz,
+	    struct buf *msg);
+
 /* ---- queries on the app tree (pure; ids absolute) --------------------- */
 
 enum mara_kind { MARA_NONE = 0, MARA_GROUP, MARA_APP };
@@ -109,6 +119,9 @@ int	 mara_task_json(const struct mara_snap *s, const char *id,
 int	 mara_task_status(const struct mara_snap *s, const char *id,
 	    const char *task, struct buf *out);
 int64_t	 mara_task_mtime(const struct mara_snap *s, const char *id, const char *task);
+/* The agent (Mesos slaveId) a task runs on, or NULL. */
+const char *mara_task_agent(const struct mara_snap *s, const char *id,
+	    const char *task);
 /* env and labels: field is "env" or "labels". */
 int	 mara_list_map(const struct mara_snap *s, const char *id,
 	    const char *field, mara_list_fn fn, void *arg);

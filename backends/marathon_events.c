@@ -150,8 +150,10 @@ on_data(const char *p, size_t n, void *arg)
 		s->m->ev_since_wall_ms = wall_ms();
 		s->m->ev_error[0] = '\0';
 		pthread_mutex_unlock(&s->m->ev_lock);
-		/* No replay: what happened while disconnected is unknown. */
+		/* No replay: what happened while disconnected is unknown, the
+		 * leader may have changed too. */
 		marathon_changed(s->m);
+		snapcache_invalidate(s->m->info, SC_HARD);
 	}
 	while (n) {
 		nl = memchr(p, '\n', n);

@@ -58,6 +58,7 @@ struct marathon {
 	struct http_client *http;
 	struct snapcache *apps;
 	struct snapcache *deps;
+	struct snapcache *info;		/* json_t *: GET /v2/info */
 	mara_change_fn	 change_fn;
 	void		*change_arg;
 

@@ -53,12 +53,14 @@ struct options {
 };
 
 struct marathon;
+struct mesos;
 struct pool;
 
 struct fs {
 	struct fuse_session	*se;
 	struct options		 opt;
 	struct marathon		*marathon;
+	struct mesos		*mesos;
 	struct pool		*pool[BK_MAX + 1];	/* + the wait pool */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -111,6 +113,7 @@ struct op {
 	int			 err;
 	struct fuse_entry_param	 entry;
 	struct stat		 st;
+	double			 attr_timeout;	/* for R_ATTR */
 	struct fuse_file_info	 rfi;
 	char			*rbuf;
 	size_t			 rlen;
@@ -152,5 +155,11 @@ void	 log_change(const struct op *op, const char *path, const char *sent,
 
 int	 tree_marathon_start(void);
 void	 tree_marathon_stop(void);
+
+/* ---- tree_mesos.c --------------------------------------------------------- */
+
+int	 tree_mesos_start(void);
+void	 tree_mesos_shutdown(void);
+void	 tree_mesos_stop(void);
 
 #endif

@@ -328,11 +328,16 @@ main(int argc, char *argv[])
 	if (inval_start(fs.se) != 0)
 		goto out;
 	for (i = 0; i < BK_MAX; i++)
-		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" : "local",
+		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" :
+		    i == BK_MESOS ? "mesos" : "local",
 		    i == BK_NONE ? 2 : fs.opt.workers);
 	fs.pool[POOL_WAIT] = pool_new("wait", 16);
 	if (tree_marathon_start() != 0) {
 		log_msg("cannot start the Marathon backend");
+		goto out;
+	}
+	if (tree_mesos_start() != 0) {
+		log_msg("cannot start the Mesos backend");
 		goto out;
 	}
 	log_msg("mounted on %s%s%s", co.mountpoint,
@@ -350,11 +355,14 @@ out:
 	fs.stopping = 1;
 	if (fs.marathon)
 		marathon_shutdown(fs.marathon);
+	if (fs.mesos)
+		tree_mesos_shutdown();
 	for (i = 0; i <= BK_MAX; i++) {
 		pool_free(fs.pool[i]);
 		fs.pool[i] = NULL;
 	}
 	inval_stop();
+	tree_mesos_stop();
 	tree_marathon_stop();
 	if (fs.se) {
 		if (mounted)

@@ -9,7 +9,8 @@
  *             usual one: groups nest, so an app may sit in apps/ directly)
  *   kind      NK_DIR, NK_FILE (read-only), NK_VALUE (applied in write(2)),
  *             NK_DOC (applied at fsync/close/rename), NK_CTL (one command
- *             per write), NK_WAIT (read blocks), NK_SCRATCH, NK_PENDING
+ *             per write), NK_WAIT (read blocks), NK_STREAM (a growing
+ *             file read by offset), NK_SCRATCH, NK_PENDING
  *   mode      permission bits (-o ro removes the write bits)
  *   backend   whose worker pool runs its blocking work; rows of a backend
  *             that is not configured are absent from the tree
@@ -17,7 +18,8 @@
  *             NF_ERRFILE (has a .error), NF_LOCAL (lives in the local store),
  *             NF_HIDDEN (reachable, not listed)
  *   handlers  list/match (generated members), mkdir/create (new members),
- *             read (content, size, mtime), write (apply), remove (unlink)
+ *             read (content, size, mtime), write (apply), remove (unlink),
+ *             sopen/ssize/sread/sclose (streams)
  *   doc       what reading and writing it does; the man page lists every
  *             row and a test checks it does
  *
@@ -102,6 +104,21 @@ const struct node_type node_table[N_COUNT] = {
 		"delete; unset env NAME; unset label KEY; force (send again, "
 		"with force, the last change refused because a deployment held "
 		"the app).  Reading lists them." },
+	[N_APP_STDOUT] = { .id = N_APP_STDOUT, .name = "stdout", .parent = N_APP,
+	    .kind = NK_STREAM, .mode = F_RO, .backend = BK_MESOS,
+	    .sopen = merged_open, .ssize = merged_size, .sread = merged_read,
+	    .sclose = merged_close,
+	    .doc = "Every instance's stdout merged line by line, each line "
+		"prefixed with its task id (\"TASK: line\").  Each open starts "
+		"with recent lines of every instance and grows as they write, so "
+		"tail -f follows the app; instances that start are read from "
+		"their start, instances that end are drained, then dropped.  "
+		"stat by name shows size 0." },
+	[N_APP_STDERR] = { .id = N_APP_STDERR, .name = "stderr", .parent = N_APP,
+	    .kind = NK_STREAM, .mode = F_RO, .backend = BK_MESOS,
+	    .sopen = merged_open, .ssize = merged_size, .sread = merged_read,
+	    .sclose = merged_close,
+	    .doc = "Every instance's stderr merged, as stdout." },
 	[N_TASKS] = { .id = N_TASKS, .name = "tasks", .parent = N_APP,
 	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
 	    .list = tasks_list, .match = tasks_match,
@@ -118,6 +135,60 @@ const struct node_type node_table[N_COUNT] = {
 	    .parent = N_TASK, .kind = NK_FILE, .mode = F_RO,
 	    .backend = BK_MARATHON, .read = task_json_read,
 	    .doc = "The task as Marathon reports it." },
+	[N_TASK_STDOUT] = { .id = N_TASK_STDOUT, .name = "stdout",
+	    .parent = N_TASK, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_MESOS, .sopen = log_open, .ssize = log_size,
+	    .sread = log_read, .sclose = log_close,
+	    .doc = "The instance's stdout, read from its Mesos sandbox by offset, "
+		"never whole.  Its size is the file's true current size, so "
+		"tail -f, tail -F, less +F, wc -c and dd skip= work." },
+	[N_TASK_STDERR] = { .id = N_TASK_STDERR, .name = "stderr",
+	    .parent = N_TASK, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_MESOS, .sopen = log_open, .ssize = log_size,
+	    .sread = log_read, .sclose = log_close,
+	    .doc = "The instance's stderr, as stdout." },
+	[N_TASK_SANDBOX] = { .id = N_TASK_SANDBOX, .name = "sandbox",
+	    .parent = N_TASK, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MESOS, .list = sandbox_list, .match = sandbox_match,
+	    .doc = "The instance's whole Mesos sandbox, read-only." },
+	[N_SANDBOX_DIR] = { .id = N_SANDBOX_DIR, .doc_name = "<dir>",
+	    .parent = N_TASK_SANDBOX, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MESOS, .list = sandbox_list, .match = sandbox_match,
+	    .doc = "A directory of the sandbox." },
+	[N_SANDBOX_FILE] = { .id = N_SANDBOX_FILE, .doc_name = "<file>",
+	    .parent = N_TASK_SANDBOX, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_MESOS, .sopen = log_open, .ssize = log_size,
+	    .sread = log_read, .sclose = log_close,
+	    .doc = "A file of the sandbox, read by offset like stdout." },
+	[N_COMPLETED] = { .id = N_COMPLETED, .name = "completed",
+	    .parent = N_APP, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MESOS, .list = completed_list, .match = completed_match,
+	    .doc = "Instances that ended (killed, failed, finished), as the "
+		"Mesos master remembers them; their logs stay readable while "
+		"Mesos keeps the sandbox." },
+	[N_CTASK] = { .id = N_CTASK, .doc_name = "<task-id>",
+	    .parent = N_COMPLETED, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MESOS,
+	    .doc = "One ended instance." },
+	[N_CTASK_STATUS] = { .id = N_CTASK_STATUS, .name = "status",
+	    .parent = N_CTASK, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_MESOS, .read = ctask_status_read,
+	    .doc = "key: value lines: state (TASK_KILLED, TASK_FAILED, "
+		"TASK_FINISHED, ...), agent, ended." },
+	[N_CTASK_STDOUT] = { .id = N_CTASK_STDOUT, .name = "stdout",
+	    .parent = N_CTASK, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_MESOS, .sopen = log_open, .ssize = log_size,
+	    .sread = log_read, .sclose = log_close,
+	    .doc = "Its stdout, while the sandbox exists (ENOENT after)." },
+	[N_CTASK_STDERR] = { .id = N_CTASK_STDERR, .name = "stderr",
+	    .parent = N_CTASK, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_MESOS, .sopen = log_open, .ssize = log_size,
+	    .sread = log_read, .sclose = log_close,
+	    .doc = "Its stderr, likewise." },
+	[N_CTASK_SANDBOX] = { .id = N_CTASK_SANDBOX, .name = "sandbox",
+	    .parent = N_CTASK, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_MESOS, .list = sandbox_list, .match = sandbox_match,
+	    .doc = "Its sandbox, read-only." },
 	[N_VERSIONS] = { .id = N_VERSIONS, .name = "versions", .parent = N_APP,
 	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_MARATHON,
 	    .list = versions_list, .match = versions_match,
@@ -251,6 +322,7 @@ kind_name(enum node_kind k)
 	static const char *const names[] = {
 		[NK_DIR] = "dir", [NK_FILE] = "file", [NK_VALUE] = "value",
 		[NK_DOC] = "document", [NK_CTL] = "ctl", [NK_WAIT] = "wait",
+		[NK_STREAM] = "stream",
 		[NK_SCRATCH] = "scratch", [NK_PENDING] = "pending",
 	};
 

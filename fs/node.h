@@ -23,7 +23,7 @@
 #include "../backends/buf.h"
 #include "../backends/snapcache.h"	/* E_WOULDBLOCK */
 
-enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MAX };
+enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_MAX };
 
 enum node_kind {
 	NK_DIR,		/* directory: fixed rows plus generated members */
@@ -32,6 +32,7 @@ enum node_kind {
 	NK_DOC,		/* document; buffered per open, applied at fsync/close/rename */
 	NK_CTL,		/* control file: each write(2) is one command; read shows usage */
 	NK_WAIT,	/* read blocks until something happens */
+	NK_STREAM,	/* growing file: true size from the backend, read by offset */
 	NK_SCRATCH,	/* local in-memory file (editor scratch), never sent anywhere */
 	NK_PENDING,	/* local directory made by mkdir, not yet created in the cluster */
 };
@@ -43,7 +44,11 @@ enum node_id {
 	N_META, N_META_STATUS, N_META_CONFIG, N_META_REFRESH,
 	N_APPS, N_GROUP, N_APP,
 	N_APP_JSON, N_APP_INSTANCES, N_APP_STATUS, N_APP_CTL,
-	N_TASKS, N_TASK, N_TASK_STATUS, N_TASK_JSON,
+	N_APP_STDOUT, N_APP_STDERR,
+	N_TASKS, N_TASK, N_TASK_STATUS, N_TASK_JSON, N_TASK_STDOUT, N_TASK_STDERR,
+	N_TASK_SANDBOX, N_SANDBOX_DIR, N_SANDBOX_FILE,
+	N_COMPLETED, N_CTASK, N_CTASK_STATUS, N_CTASK_STDOUT, N_CTASK_STDERR,
+	N_CTASK_SANDBOX,
 	N_VERSIONS, N_VERSION,
 	N_ENV, N_ENV_VAR, N_ENV_SECRET, N_ENV_NEW,
 	N_LABELS, N_LABEL, N_LABEL_NEW,
@@ -91,6 +96,15 @@ struct node_type {
 	int	(*read)(struct nctx *c, struct buf *out);
 	/* NK_VALUE, NK_CTL: apply one write(2); NK_DOC: apply the document. */
 	int	(*write)(struct nctx *c, const char *p, size_t n);
+	/* NK_STREAM: a per-open state (sopen), the current size (ssize; state
+	 * is NULL without an open file), a read at an offset returning the
+	 * count (sread), and the end of an open (sclose). */
+	int	(*sopen)(struct nctx *c, void **state);
+	int	(*ssize)(struct nctx *c, void *state, off_t *size);
+	ssize_t	(*sread)(struct nctx *c, void *state, char *buf, size_t len,
+		    off_t off);
+	void	(*sclose)(void *state);
+
 	/* unlink(2) of this node (NULL: EPERM with rm_hint). */
 	int	(*remove)(struct nctx *c);
 	const char	*rm_hint;	/* why rm is refused, and what to do instead */
@@ -142,8 +156,12 @@ const char *ctx_arg(const struct nctx *c, enum node_id r);
 /* Directory of this node, mount-relative (for .error and scratch keys). */
 void	 ctx_dir(const struct nctx *c, char *out, size_t outsz);
 
-/* Members emitted by list handlers. */
+/* Members emitted by list handlers; with attributes when the listing
+ * already has them (saves asking the backend once per member). */
+struct stat;
 int	 dirfill_add(struct dirfill *f, const char *name, enum node_id row,
 	    const char *arg);
+int	 dirfill_add_attr(struct dirfill *f, const char *name, enum node_id row,
+	    const char *arg, const struct stat *st);
 
 #endif

@@ -21,6 +21,10 @@
  *             the document as NAME.rejected.
  *   NK_WAIT   a read that blocks (on the wait pool) until the handler
  *             says the awaited event happened; interruptible.
+ *   NK_STREAM a growing file (a log): its size is asked of the backend
+ *             every time (attribute timeout 0, so tail -f's fstat polls
+ *             see growth), reads go to the backend by offset (direct
+ *             I/O), and nothing is ever loaded whole.
  *   NK_SCRATCH, NK_PENDING, NF_LOCAL rows
  *             live in the local store (local.c) only.
  *
@@ -44,7 +48,7 @@
 #include "inode.h"
 #include "local.h"
 
-enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_DIR };
+enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_STREAM, H_DIR };
 
 struct dent {
 	char		*name;
@@ -66,6 +70,7 @@ struct handle {
 	int		 failed;	/* H_DOC: a write failed (errno): never apply */
 	int		 wait_done;
 	struct lentry	*le;		/* H_LOCAL */
+	void		*sstate;	/* H_STREAM: the row's per-open state */
 	struct dent	*ents;		/* H_DIR */
 	size_t		 nents, alloc;
 	struct nctx	*dctx;		/* H_DIR: holds the listing's snapshots */
@@ -100,6 +105,8 @@ backend_enabled(enum backend_id b)
 		return 1;
 	case BK_MARATHON:
 		return FS->marathon != NULL;
+	case BK_MESOS:
+		return FS->mesos != NULL;
 	default:
 		return 0;
 	}
@@ -158,6 +165,22 @@ ctx_done(struct nctx *c)
 		c->hold[i].p = NULL;
 		c->hold[i].put = NULL;
 	}
+}
+
+int
+dirfill_add_attr(struct dirfill *f, const char *name, enum node_id row,
+    const char *arg, const struct stat *st)
+{
+	int rc = dirfill_add(f, name, row, arg);
+	struct dent *d = &f->h->ents[f->h->nents - 1];
+
+	if (rc == 0 && st && strcmp(d->name, name) == 0 && !d->have_st) {
+		d->st = *st;
+		if (FS->opt.ro)
+			d->st.st_mode &= ~(mode_t)0222;
+		d->have_st = 1;
+	}
+	return rc;
 }
 
 int
@@ -288,6 +311,16 @@ node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 		st->st_mode = S_IFREG | t->mode;
 		st->st_nlink = 1;
 		break;
+	case NK_STREAM:
+		c->mtime_ms = 0;
+		if ((rc = t->ssize(c, NULL, &st->st_size)) < 0)
+			goto done;
+		rc = 0;
+		st->st_mode = S_IFREG | t->mode;
+		st->st_nlink = 1;
+		/* It grows: "modified" is now, unless the backend knows. */
+		set_times(st, c->mtime_ms > 0 ? c->mtime_ms : wall_ms());
+		break;
 	default:
 		c->mtime_ms = 0;
 		if ((rc = t->read(c, &b)) < 0)
@@ -358,6 +391,7 @@ op_new(fuse_req_t req, int (*fn)(struct op *), const char *what)
 	op->gid = fc->gid;
 	op->pid = fc->pid;
 	op->rkind = R_ERR;
+	op->attr_timeout = FS->opt.attr_timeout;
 	buf_init(&op->msg, 1u << 20);
 	buf_init(&op->audit, 1u << 20);
 	return op;
@@ -435,7 +469,7 @@ op_finish(struct op *op, int rc)
 			itab_forget(op->entry.ino, 1);
 		break;
 	case R_ATTR:
-		fuse_reply_attr(op->req, &op->st, FS->opt.attr_timeout);
+		fuse_reply_attr(op->req, &op->st, op->attr_timeout);
 		break;
 	case R_OPEN:
 		if (fuse_reply_open(op->req, &op->rfi) != 0)
@@ -666,7 +700,9 @@ fill_entry(struct fuse_entry_param *e, struct inode *in, const struct stat *st)
 	e->ino = in->ino;
 	e->attr = *st;
 	e->attr.st_ino = in->ino;
-	e->attr_timeout = FS->opt.attr_timeout;
+	/* A growing file's size must be asked every time. */
+	e->attr_timeout = node_row(in->row)->kind == NK_STREAM ? 0 :
+	    FS->opt.attr_timeout;
 	e->entry_timeout = FS->opt.entry_timeout;
 }
 
@@ -756,8 +792,28 @@ do_getattr(struct op *op)
 		pthread_mutex_lock(&h->lock);
 		op->st.st_size = (off_t)h->wbuf.len;
 		pthread_mutex_unlock(&h->lock);
+		op->attr_timeout = FS->opt.attr_timeout;
 		op->rkind = R_ATTR;
 		rc = 0;
+		goto out;
+	}
+	op->attr_timeout = c.t->kind == NK_STREAM ? 0 : FS->opt.attr_timeout;
+	if (h && h->type == H_STREAM) {
+		/* fstat on an open log (tail -f polls this): its state knows
+		 * where the file is. */
+		memset(&op->st, 0, sizeof(op->st));
+		if ((rc = c.t->ssize(&c, h->sstate, &op->st.st_size)) < 0)
+			goto out;
+		rc = 0;
+		op->st.st_mode = S_IFREG | (c.t->mode & ~(mode_t)0222);
+		op->st.st_nlink = 1;
+		op->st.st_uid = FS->uid;
+		op->st.st_gid = FS->gid;
+		op->st.st_ino = in->ino;
+		op->st.st_blksize = 4096;
+		op->st.st_blocks = (op->st.st_size + 511) / 512;
+		set_times(&op->st, c.mtime_ms > 0 ? c.mtime_ms : wall_ms());
+		op->rkind = R_ATTR;
 		goto out;
 	}
 	if ((rc = check_exists(op, in, &c)) != 0)
@@ -1111,6 +1167,8 @@ handle_free(struct handle *h)
 		free(h->dctx);
 	}
 	local_put(h->le);
+	if (h->sstate && h->node)
+		node_row(h->node->row)->sclose(h->sstate);
 	buf_free(&h->content);
 	buf_free(&h->wbuf);
 	pthread_mutex_destroy(&h->lock);
@@ -1166,6 +1224,17 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 			goto fail;
 		h->type = H_LOCAL;
 		op->rfi.direct_io = 1;
+		break;
+	case NK_STREAM:
+		if (wr) {
+			rc = -EACCES;
+			goto fail;
+		}
+		h->type = H_STREAM;
+		op->rfi.direct_io = 1;	/* never the page cache: it grows */
+		if (c.t->sopen && (rc = c.t->sopen(&c, &h->sstate)) < 0)
+			goto fail;
+		rc = 0;
 		break;
 	case NK_FILE:
 	case NK_WAIT:
@@ -1309,6 +1378,22 @@ do_read(struct op *op)
 		rc = slice(op, &h->le->data);
 		pthread_mutex_unlock(&h->le->lock);
 		return rc;
+	case H_STREAM: {
+		ssize_t n;
+
+		if (!op->may_block)
+			return -E_WOULDBLOCK;	/* always the network */
+		if ((op->rbuf = malloc(op->size ? op->size : 1)) == NULL)
+			return -ENOMEM;
+		ctx_init(&c, op, h->node);
+		n = c.t->sread(&c, h->sstate, op->rbuf, op->size, op->off);
+		ctx_done(&c);
+		if (n < 0)
+			return (int)n;
+		op->rlen = (size_t)n;
+		op->rkind = R_BUF;
+		return 0;
+	}
 	case H_WAIT:
 		pthread_mutex_lock(&h->lock);
 		if (!h->wait_done) {

@@ -20,6 +20,9 @@ int	error_read(struct nctx *c, struct buf *out);
 int	empty_read(struct nctx *c, struct buf *out);
 
 /* tree_marathon.c */
+struct mara_snap;
+/* Borrow the app tree for this op (kept in c->hold until the op ends). */
+int	apps_snap(struct nctx *c, struct mara_snap **out);
 int	apps_list(struct nctx *c, struct dirfill *f);
 int	apps_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
 int	apps_mkdir(struct nctx *c, const char *name);
@@ -51,5 +54,20 @@ int	dep_status_read(struct nctx *c, struct buf *out);
 int	dep_wait_read(struct nctx *c, struct buf *out);
 int	dep_ctl_read(struct nctx *c, struct buf *out);
 int	dep_ctl_write(struct nctx *c, const char *p, size_t n);
+
+/* tree_mesos.c */
+int	log_open(struct nctx *c, void **state);
+int	log_size(struct nctx *c, void *state, off_t *size);
+ssize_t	log_read(struct nctx *c, void *state, char *buf, size_t len, off_t off);
+void	log_close(void *state);
+int	merged_open(struct nctx *c, void **state);
+int	merged_size(struct nctx *c, void *state, off_t *size);
+ssize_t	merged_read(struct nctx *c, void *state, char *buf, size_t len, off_t off);
+void	merged_close(void *state);
+int	sandbox_list(struct nctx *c, struct dirfill *f);
+int	sandbox_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	completed_list(struct nctx *c, struct dirfill *f);
+int	completed_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	ctask_status_read(struct nctx *c, struct buf *out);
 
 #endif

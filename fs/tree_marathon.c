@@ -40,7 +40,7 @@ put_deps(void *p)
 	marathon_deps_put(M, p);
 }
 
-static int
+int
 apps_snap(struct nctx *c, struct mara_snap **out)
 {
 	int rc;

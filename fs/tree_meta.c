@@ -11,6 +11,7 @@
 #include "local.h"
 #include "tree.h"
 #include "../backends/marathon.h"
+#include "../backends/mesos.h"
 
 int
 readme_read(struct nctx *c, struct buf *out)
@@ -54,6 +55,10 @@ meta_status_read(struct nctx *c, struct buf *out)
 	if (FS->marathon) {
 		marathon_status(FS->marathon, out);
 		pool_status(FS->pool[BK_MARATHON], out);
+	}
+	if (FS->mesos) {
+		mesos_status(FS->mesos, out);
+		pool_status(FS->pool[BK_MESOS], out);
 	}
 	buf_addstr(out, "waits:\n");
 	pool_status(FS->pool[POOL_WAIT], out);

@@ -1,0 +1,106 @@
+/*
+ * mesos.h: the Mesos master and agents, for task sandboxes and their files.
+ *
+ * A task's sandbox is found as API-NOTES 2.3 describes: the agent id from
+ * Marathon's task, the agent's address from the master (/master/slaves),
+ * the executor directory from the agent's state (/slave(1)/state: the
+ * executor whose id is the task id, or whose tasks include it, in
+ * executors or completed_executors).  Resolutions are cached per task and
+ * re-resolved when the agent changes or the agent no longer knows the
+ * directory.  Files are read through the agent's /files/read by offset and
+ * length, never whole, looping over its 64 KiB cap.
+ *
+ * What it does not do: know Marathon.  The caller passes the framework id
+ * and the agent id of each task; mesos_set_master() is how the caller tells
+ * it where the master is when --mesos was not given.
+ */
+#ifndef ARCHONFS_MESOS_H
+#define ARCHONFS_MESOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct mesos;
+
+struct mesos_opts {
+	const char	*master;	/* --mesos URL, or NULL until set */
+	const char	*userpwd;	/* basic auth, or NULL */
+	int		 insecure;
+	int		 timeout_ms;
+	int		 ttl_ms;
+};
+
+/* Where a task's files live. */
+struct mesos_sandbox {
+	char		 agent_id[128];
+	char		 agent_url[256];	/* http://IP:PORT */
+	char		 dir[2048];		/* the executor directory, absolute */
+};
+
+struct mesos_entry {
+	const char	*name;
+	int		 is_dir;
+	off_t		 size;
+	int64_t		 mtime_ms;
+	mode_t		 mode;		/* permission bits from the ls -l string */
+};
+
+/* A task Mesos remembers as finished. */
+struct mesos_task {
+	const char	*id;
+	const char	*agent_id;
+	const char	*state;		/* TASK_KILLED, TASK_FAILED, ... */
+	int64_t		 time_ms;	/* of its last status */
+};
+
+struct mesos *mesos_new(const struct mesos_opts *o, struct buf *msg);
+int	 mesos_start(struct mesos *m);
+void	 mesos_shutdown(struct mesos *m);
+void	 mesos_free(struct mesos *m);
+/* Set the master URL ("http://host:5050/" as Marathon reports it is fine);
+ * a change drops what was learnt from the old one. */
+void	 mesos_set_master(struct mesos *m, const char *url);
+int	 mesos_has_master(struct mesos *m);
+
+/* Resolve a task's sandbox; cached.  -E_WOULDBLOCK when !may_block and a
+ * request is needed; -ENOENT when no agent knows the task. */
+int	 mesos_sandbox(struct mesos *m, const char *framework_id,
+	    const char *agent_id, const char *task_id, int may_block,
+	    int64_t deadline, struct mesos_sandbox *out, struct buf *msg);
+/* Forget a resolution (the directory went away or the task moved). */
+void	 mesos_forget(struct mesos *m, const char *task_id);
+
+/* The current size of a file in a sandbox (rel: "stdout", "conf/x"). */
+int	 mesos_size(struct mesos *m, const struct mesos_sandbox *sb,
+	    const char *rel, int64_t deadline, const volatile int *cancel,
+	    off_t *size, struct buf *msg);
+/* Read up to len bytes at off; returns the count (0 at the end) or -errno. */
+ssize_t	 mesos_read(struct mesos *m, const struct mesos_sandbox *sb,
+	    const char *rel, char *buf, size_t len, off_t off, int64_t deadline,
+	    const volatile int *cancel, struct buf *msg);
+/* List a directory of a sandbox (rel "" is the sandbox itself). */
+int	 mesos_browse(struct mesos *m, const struct mesos_sandbox *sb,
+	    const char *rel, int64_t deadline, const volatile int *cancel,
+	    int (*fn)(void *arg, const struct mesos_entry *e), void *arg,
+	    struct buf *msg);
+
+/* Finished tasks of a framework whose id starts with prefix (as the
+ * master remembers them), from a cached /master/tasks listing. */
+int	 mesos_finished(struct mesos *m, const char *framework_id,
+	    const char *prefix, int may_block, int64_t deadline,
+	    int (*fn)(void *arg, const struct mesos_task *t), void *arg,
+	    struct buf *msg);
+
+void	 mesos_status(struct mesos *m, struct buf *out);
+
+/* Decode a /files/read reply, {"data":"...","offset":N}, into out.  The
+ * data string holds the file's bytes as they are: not necessarily valid
+ * UTF-8.  Returns 0 with *n bytes and *offset, or -EIO.  (Untrusted bytes:
+ * exposed for tests and fuzzers.) */
+int	 mesos_parse_read(const char *body, size_t len, char *out, size_t cap,
+	    size_t *n, int64_t *offset);
+
+#endif

@@ -1,0 +1,739 @@
+/*
+ * tree_mesos.c: instance logs and sandboxes, the handlers of the Mesos rows
+ * of the node table, on top of backends/mesos.h and backends/marathon.h.
+ *
+ *   apps/<app>/tasks/<task>/stdout, stderr    one task's log (a stream)
+ *   apps/<app>/tasks/<task>/sandbox/...       the task's sandbox, browsable
+ *   apps/<app>/completed/<task>/...           tasks Mesos remembers as ended
+ *   apps/<app>/stdout, stderr                 every instance merged
+ *
+ * The Marathon task gives the agent id; Marathon's /v2/info gives the Mesos
+ * framework id and, without --mesos, the Mesos leader.  Sizes and contents
+ * are asked of the agent each time (they grow); resolved sandboxes are
+ * cached by the backend.
+ *
+ * The merged log of an app exists while some process has it open, shared
+ * by every open of it (fstat reaches FUSE without a file handle, so the
+ * size must be findable from the node alone).  It is pulled, not pushed:
+ * each stat or read at the end catches up from every current instance (at
+ * most every MERGE_EVERY_MS), so nothing polls unless someone reads.  An
+ * instance that appears during a follow is read from its start; one that
+ * disappears is drained to its end, then dropped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+#include "tree.h"
+#include "../backends/logmerge.h"
+#include "../backends/marathon.h"
+#include "../backends/mesos.h"
+
+#define MERGE_KEEP		(16u << 20)	/* merged bytes kept per open */
+#define MERGE_EVERY_MS		250
+#define MERGE_TAIL		8192		/* history shown at open, per task */
+#define MERGE_CHUNK		(256u << 10)	/* per task per catch-up */
+#define MERGE_AGENT_MS		1000		/* one slow agent delays no more */
+
+/* ---- whose files ------------------------------------------------------- */
+
+static const char *
+task_of(const struct nctx *c)
+{
+	const char *t = ctx_arg(c, N_TASK);
+
+	return t ? t : ctx_arg(c, N_CTASK);
+}
+
+/* The file within the sandbox: "stdout", "stderr" or a browsed path. */
+static void
+rel_of(const struct nctx *c, char *out, size_t n)
+{
+	size_t len = 0;
+	int i;
+
+	out[0] = '\0';
+	switch (c->t->id) {
+	case N_TASK_STDOUT:
+	case N_CTASK_STDOUT:
+		snprintf(out, n, "stdout");
+		return;
+	case N_TASK_STDERR:
+	case N_CTASK_STDERR:
+		snprintf(out, n, "stderr");
+		return;
+	default:
+		break;
+	}
+	for (i = 0; i < c->nargs; i++) {
+		if (c->args[i].row != N_SANDBOX_DIR && c->args[i].row != N_SANDBOX_FILE)
+			continue;
+		len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s",
+		    len ? "/" : "", c->args[i].arg);
+	}
+	if (len >= n)
+		out[n - 1] = '\0';
+}
+
+/* Marathon's framework id; sets the Mesos master if --mesos was not given. */
+static int
+framework(struct nctx *c, char *fw, size_t n)
+{
+	char url[512];
+	int rc;
+
+	rc = marathon_framework(FS->marathon, c->may_block, c->deadline, fw, n,
+	    url, sizeof(url), c->msg);
+	if (rc != 0)
+		return rc;
+	if (!mesos_has_master(FS->mesos) && url[0])
+		mesos_set_master(FS->mesos, url);
+	return 0;
+}
+
+struct find {
+	const char	*id;
+	char		 agent[128];
+	char		 state[32];
+	int64_t		 time_ms;
+	int		 found;
+};
+
+static int
+find_finished(void *arg, const struct mesos_task *t)
+{
+	struct find *f = arg;
+
+	if (strcmp(t->id, f->id) != 0)
+		return 0;
+	snprintf(f->agent, sizeof(f->agent), "%s", t->agent_id ? t->agent_id : "");
+	snprintf(f->state, sizeof(f->state), "%s", t->state);
+	f->time_ms = t->time_ms;
+	f->found = 1;
+	return 1;
+}
+
+/* Marathon's task ids for app /a/b start "a_b." and continue with
+ * "instance-", a UUID (legacy), or digits (pre-0.8); anything else after
+ * the prefix belongs to another app such as /a/b.c. */
+static int
+task_of_app(const char *task, const char *safe)
+{
+	size_t n = strlen(safe);
+	const char *rest;
+
+	if (strncmp(task, safe, n) != 0 || task[n] != '.')
+		return 0;
+	rest = task + n + 1;
+	if (strncmp(rest, "instance-", 9) == 0 || strncmp(rest, "marathon-", 9) == 0)
+		return 1;
+	/* A UUID: 8-4-4-4-12 hex digits. */
+	return strlen(rest) >= 36 && rest[8] == '-' && rest[13] == '-' &&
+	    rest[18] == '-' && rest[23] == '-' && strspn(rest, "0123456789abcdef-") >= 36;
+}
+
+/* "/prod/web" -> "prod_web", as Marathon names its tasks. */
+static void
+safe_id(const char *id, char *out, size_t n)
+{
+	size_t i;
+
+	snprintf(out, n, "%s", id[0] == '/' ? id + 1 : id);
+	for (i = 0; out[i]; i++)
+		if (out[i] == '/')
+			out[i] = '_';
+}
+
+struct finished_ctx {
+	struct find	*find;
+	const char	*safe;
+	struct dirfill	*fill;
+};
+
+static int
+each_finished(void *arg, const struct mesos_task *t)
+{
+	struct finished_ctx *f = arg;
+
+	if (!task_of_app(t->id, f->safe))
+		return 0;
+	if (f->find)
+		return find_finished(f->find, t);
+	return dirfill_add(f->fill, t->id, N_CTASK, NULL);
+}
+
+static int
+finished(struct nctx *c, struct find *find, struct dirfill *fill)
+{
+	struct finished_ctx f = { find, NULL, fill };
+	char fw[128], safe[1024];
+	int rc;
+
+	if ((rc = framework(c, fw, sizeof(fw))) != 0)
+		return rc;
+	safe_id(ctx_arg(c, N_APP), safe, sizeof(safe));
+	f.safe = safe;
+	return mesos_finished(FS->mesos, fw, safe, c->may_block, c->deadline,
+	    each_finished, &f, c->msg);
+}
+
+/* Where the task's files live. */
+static int
+sandbox(struct nctx *c, const char *task, const char *agent,
+    struct mesos_sandbox *sb)
+{
+	char fw[128];
+	int rc;
+
+	if ((rc = framework(c, fw, sizeof(fw))) != 0)
+		return rc;
+	return mesos_sandbox(FS->mesos, fw, agent, task, c->may_block, c->deadline,
+	    sb, c->msg);
+}
+
+/* Where this node's task's files live: a current task (agent from
+ * Marathon) or a finished one (agent from the Mesos master). */
+static int
+task_sandbox(struct nctx *c, struct mesos_sandbox *sb)
+{
+	const char *task = task_of(c), *agent;
+	struct find f = { 0 };
+	struct mara_snap *s;
+	int rc;
+
+	if (task == NULL)
+		return -ENOENT;
+	if (ctx_arg(c, N_TASK)) {
+		if ((rc = apps_snap(c, &s)) != 0)
+			return rc;
+		agent = mara_task_agent(s, ctx_arg(c, N_APP), task);
+	} else {
+		f.id = task;
+		if ((rc = finished(c, &f, NULL)) < 0)
+			return rc;
+		if (!f.found)
+			return -ENOENT;
+		agent = f.agent;
+	}
+	return sandbox(c, task, agent, sb);
+}
+
+/* A file request failed: a vanished sandbox may have moved. */
+static int
+file_error(struct nctx *c, int rc)
+{
+	if (rc == -ENOENT && task_of(c))
+		mesos_forget(FS->mesos, task_of(c));
+	return rc;
+}
+
+/* ---- one file of a sandbox (stdout, stderr, anything browsed) ----------- */
+
+struct logfile {
+	struct mesos_sandbox sb;
+	char		 rel[1024];
+};
+
+int
+log_open(struct nctx *c, void **state)
+{
+	struct logfile *lf;
+	int rc;
+
+	if ((lf = calloc(1, sizeof(*lf))) == NULL)
+		return -ENOMEM;
+	if ((rc = task_sandbox(c, &lf->sb)) != 0) {
+		free(lf);
+		return rc;
+	}
+	rel_of(c, lf->rel, sizeof(lf->rel));
+	*state = lf;
+	return 0;
+}
+
+int
+log_size(struct nctx *c, void *state, off_t *size)
+{
+	struct logfile tmp, *lf = state;
+	int rc;
+
+	if (lf == NULL) {
+		lf = &tmp;
+		if ((rc = task_sandbox(c, &lf->sb)) != 0)
+			return rc;
+		rel_of(c, lf->rel, sizeof(lf->rel));
+	}
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	rc = mesos_size(FS->mesos, &lf->sb, lf->rel, c->deadline,
+	    &c->op->interrupted, size, c->msg);
+	return file_error(c, rc);
+}
+
+ssize_t
+log_read(struct nctx *c, void *state, char *buf, size_t len, off_t off)
+{
+	struct logfile *lf = state;
+	ssize_t n;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	n = mesos_read(FS->mesos, &lf->sb, lf->rel, buf, len, off, c->deadline,
+	    &c->op->interrupted, c->msg);
+	return n < 0 ? file_error(c, (int)n) : n;
+}
+
+void
+log_close(void *state)
+{
+	free(state);
+}
+
+/* ---- sandbox directories ------------------------------------------------ */
+
+struct browse {
+	struct nctx	*c;
+	struct dirfill	*fill;		/* listing */
+	const char	*want;		/* or looking for one name */
+	enum node_id	 row;
+	int		 found;
+};
+
+static int
+each_entry(void *arg, const struct mesos_entry *e)
+{
+	struct browse *b = arg;
+	enum node_id row = e->is_dir ? N_SANDBOX_DIR : N_SANDBOX_FILE;
+	struct stat st;
+
+	if (b->want) {
+		if (strcmp(e->name, b->want) != 0)
+			return 0;
+		b->row = row;
+		b->found = 1;
+		return 1;
+	}
+	/* The listing has the attributes: no size probe per file. */
+	memset(&st, 0, sizeof(st));
+	st.st_mode = (e->is_dir ? S_IFDIR : S_IFREG) | (e->mode & 0555);
+	st.st_nlink = e->is_dir ? 2 : 1;
+	st.st_size = e->size;
+	st.st_uid = FS->uid;
+	st.st_gid = FS->gid;
+	st.st_blksize = 4096;
+	st.st_blocks = (st.st_size + 511) / 512;
+	st.st_mtim.tv_sec = e->mtime_ms / 1000;
+	st.st_mtim.tv_nsec = (e->mtime_ms % 1000) * 1000000L;
+	st.st_ctim = st.st_atim = st.st_mtim;
+	return dirfill_add_attr(b->fill, e->name, row, NULL, &st);
+}
+
+static int
+browse(struct nctx *c, struct browse *b)
+{
+	struct mesos_sandbox sb;
+	char rel[1024];
+	int rc;
+
+	if ((rc = task_sandbox(c, &sb)) != 0)
+		return rc;
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	rel_of(c, rel, sizeof(rel));
+	rc = mesos_browse(FS->mesos, &sb, rel, c->deadline, &c->op->interrupted,
+	    each_entry, b, c->msg);
+	return file_error(c, rc < 0 ? rc : 0);
+}
+
+int
+sandbox_list(struct nctx *c, struct dirfill *f)
+{
+	struct browse b = { c, f, NULL, 0, 0 };
+
+	return browse(c, &b);
+}
+
+int
+sandbox_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct browse b = { c, NULL, name, 0, 0 };
+	int rc;
+
+	(void)arg;
+	if ((rc = browse(c, &b)) != 0)
+		return rc;
+	if (!b.found)
+		return -ENOENT;
+	*row = b.row;
+	return 0;
+}
+
+/* ---- finished tasks ------------------------------------------------------ */
+
+int
+completed_list(struct nctx *c, struct dirfill *f)
+{
+	int rc = finished(c, NULL, f);
+
+	return rc < 0 ? rc : 0;
+}
+
+int
+completed_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
+{
+	struct find f = { 0 };
+	int rc;
+
+	(void)arg;
+	f.id = name;
+	if ((rc = finished(c, &f, NULL)) < 0)
+		return rc;
+	if (!f.found)
+		return -ENOENT;
+	*row = N_CTASK;
+	return 0;
+}
+
+int
+ctask_status_read(struct nctx *c, struct buf *out)
+{
+	struct find f = { 0 };
+	char when[32];
+	time_t t;
+	struct tm tm;
+	int rc;
+
+	f.id = task_of(c);
+	if ((rc = finished(c, &f, NULL)) < 0)
+		return rc;
+	if (!f.found)
+		return -ENOENT;
+	t = (time_t)(f.time_ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	c->mtime_ms = f.time_ms;
+	return buf_printf(out, "state: %s\nagent: %s\nended: %s\n", f.state,
+	    f.agent, when);
+}
+
+/* ---- the merged log of an app ------------------------------------------- */
+
+struct cursor {
+	char		 task[256];
+	char		 agent[128];
+	struct mesos_sandbox sb;
+	int		 resolved;
+	off_t		 off;		/* -1: not started */
+	int		 live;		/* still one of the app's tasks */
+};
+
+struct follow {
+	int		 refs;		/* guarded by follows_lock */
+	struct follow	*next;		/* guarded by follows_lock */
+	pthread_mutex_t	 lock;		/* guards everything below */
+	char		 app[1024];
+	char		 stream[8];
+	struct logmerge	*lm;
+	struct cursor	*cur;
+	size_t		 n, alloc;
+	int		 started;
+	int64_t		 last_ms;
+};
+
+struct tasklist {
+	struct follow	*f;
+	const struct mara_snap *s;
+};
+
+static int
+mark_task(void *arg, const char *task, int member)
+{
+	struct tasklist *tl = arg;
+	struct follow *f = tl->f;
+	const char *agent = mara_task_agent(tl->s, f->app, task);
+	struct cursor *c;
+	size_t i;
+
+	(void)member;
+	for (i = 0; i < f->n; i++) {
+		if (strcmp(f->cur[i].task, task) == 0) {
+			f->cur[i].live = 1;
+			return 0;
+		}
+	}
+	if (f->n == f->alloc) {
+		f->alloc = f->alloc ? f->alloc * 2 : 8;
+		if ((c = realloc(f->cur, f->alloc * sizeof(*c))) == NULL)
+			return -ENOMEM;
+		f->cur = c;
+	}
+	c = &f->cur[f->n++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->task, sizeof(c->task), "%s", task);
+	snprintf(c->agent, sizeof(c->agent), "%s", agent ? agent : "");
+	/* At open: recent history of each instance.  Later: all of it. */
+	c->off = f->started ? 0 : -1;
+	c->live = 1;
+	return 0;
+}
+
+/* Catch up from one instance; returns 0, or -errno if it could not. */
+static int
+catch_up(struct nctx *c, struct follow *f, struct cursor *cu, char *chunk)
+{
+	int64_t deadline = now_ms() + MERGE_AGENT_MS;
+	off_t size;
+	ssize_t n;
+	int rc, skip = 0;
+
+	if (deadline > c->deadline)
+		deadline = c->deadline;
+	if (!cu->resolved) {
+		if ((rc = sandbox(c, cu->task, cu->agent, &cu->sb)) != 0)
+			return rc;
+		cu->resolved = 1;
+	}
+	rc = mesos_size(FS->mesos, &cu->sb, f->stream, deadline,
+	    &c->op->interrupted, &size, c->msg);
+	if (rc != 0)
+		return rc;
+	if (cu->off < 0) {
+		cu->off = size > MERGE_TAIL ? size - MERGE_TAIL : 0;
+		skip = cu->off > 0;
+	}
+	if (size < cu->off)
+		cu->off = 0;		/* the log was truncated or replaced */
+	while (cu->off < size) {
+		n = mesos_read(FS->mesos, &cu->sb, f->stream, chunk,
+		    (size_t)(size - cu->off) < MERGE_CHUNK ?
+		    (size_t)(size - cu->off) : MERGE_CHUNK, cu->off, deadline,
+		    &c->op->interrupted, c->msg);
+		if (n <= 0)
+			return (int)n;
+		logmerge_feed(f->lm, cu->task, chunk, (size_t)n, skip);
+		skip = 0;
+		cu->off += n;
+		if ((size_t)n == MERGE_CHUNK)
+			break;		/* the rest at the next catch-up */
+	}
+	return 0;
+}
+
+/* Bring the merged log up to date (the caller holds f->lock). */
+static int
+update(struct nctx *c, struct follow *f)
+{
+	struct tasklist tl = { f, NULL };
+	struct mara_snap *s;
+	char *chunk;
+	size_t i, ok = 0;
+	int rc, last = 0;
+
+	if (f->started && now_ms() - f->last_ms < MERGE_EVERY_MS)
+		return 0;
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	tl.s = s;
+	for (i = 0; i < f->n; i++)
+		f->cur[i].live = 0;
+	if ((rc = mara_list_tasks(s, f->app, mark_task, &tl)) != 0)
+		return rc;
+	if ((chunk = malloc(MERGE_CHUNK)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < f->n; i++) {
+		rc = catch_up(c, f, &f->cur[i], chunk);
+		if (rc == 0)
+			ok++;
+		else
+			last = rc;
+		/* An instance gone from Marathon is dropped once drained (or
+		 * once its sandbox is gone). */
+		if (!f->cur[i].live && (rc == 0 || rc == -ENOENT)) {
+			logmerge_end(f->lm, f->cur[i].task);
+			f->cur[i] = f->cur[--f->n];
+			i--;
+		}
+	}
+	free(chunk);
+	f->started = 1;
+	f->last_ms = now_ms();
+	/* One unreachable agent does not stop the others' lines; only when
+	 * none could be read is it the file's error. */
+	return ok == 0 && last ? last : 0;
+}
+
+static pthread_mutex_t follows_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct follow *follows;		/* guarded by follows_lock */
+
+static const char *
+stream_of(const struct nctx *c)
+{
+	return c->t->id == N_APP_STDERR ? "stderr" : "stdout";
+}
+
+/* The merged log of this node, referenced; made if create. */
+static struct follow *
+follow_get(struct nctx *c, int create)
+{
+	const char *app = ctx_arg(c, N_APP), *stream = stream_of(c);
+	struct follow *f;
+
+	pthread_mutex_lock(&follows_lock);
+	for (f = follows; f; f = f->next)
+		if (strcmp(f->app, app) == 0 && strcmp(f->stream, stream) == 0)
+			break;
+	if (f == NULL && create && (f = calloc(1, sizeof(*f))) != NULL) {
+		pthread_mutex_init(&f->lock, NULL);
+		snprintf(f->app, sizeof(f->app), "%s", app);
+		snprintf(f->stream, sizeof(f->stream), "%s", stream);
+		if ((f->lm = logmerge_new(MERGE_KEEP)) == NULL) {
+			pthread_mutex_destroy(&f->lock);
+			free(f);
+			f = NULL;
+		} else {
+			f->next = follows;
+			follows = f;
+		}
+	}
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&follows_lock);
+	return f;
+}
+
+static void
+follow_put(struct follow *f)
+{
+	struct follow **fp;
+
+	pthread_mutex_lock(&follows_lock);
+	if (--f->refs > 0) {
+		pthread_mutex_unlock(&follows_lock);
+		return;
+	}
+	for (fp = &follows; *fp; fp = &(*fp)->next) {
+		if (*fp == f) {
+			*fp = f->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&follows_lock);
+	logmerge_free(f->lm);
+	free(f->cur);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+int
+merged_open(struct nctx *c, void **state)
+{
+	struct follow *f;
+	int rc;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	if ((f = follow_get(c, 1)) == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->lock);
+	rc = update(c, f);
+	pthread_mutex_unlock(&f->lock);
+	if (rc != 0) {
+		follow_put(f);
+		return rc;
+	}
+	*state = f;
+	return 0;
+}
+
+int
+merged_size(struct nctx *c, void *state, off_t *size)
+{
+	struct follow *f = state;
+	int rc;
+
+	/* fstat comes without a file handle: find the open one, if any.
+	 * When nothing has it open, nothing is merged: size 0. */
+	if (f == NULL && (f = follow_get(c, 0)) == NULL) {
+		*size = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&f->lock);
+	rc = update(c, f);
+	*size = (off_t)logmerge_size(f->lm);
+	pthread_mutex_unlock(&f->lock);
+	if (f != state)
+		follow_put(f);
+	return rc;
+}
+
+ssize_t
+merged_read(struct nctx *c, void *state, char *buf, size_t len, off_t off)
+{
+	struct follow *f = state;
+	ssize_t n;
+	int rc = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if ((uint64_t)off >= logmerge_size(f->lm))
+		rc = update(c, f);
+	n = rc ? rc : logmerge_read(f->lm, buf, len, (uint64_t)off);
+	pthread_mutex_unlock(&f->lock);
+	if (n == -ENODATA) {
+		buf_printf(c->msg, "the merged log keeps the last %u MiB; this "
+		    "reader fell behind", MERGE_KEEP >> 20);
+		n = -EIO;
+	}
+	return n;
+}
+
+void
+merged_close(void *state)
+{
+	if (state)
+		follow_put(state);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+int
+tree_mesos_start(void)
+{
+	struct mesos_opts mo;
+	struct buf msg = BUF_INIT(1024);
+	int rc;
+
+	if (FS->opt.marathon == NULL)
+		return 0;	/* the framework id comes from Marathon */
+	memset(&mo, 0, sizeof(mo));
+	mo.master = FS->opt.mesos;
+	mo.insecure = FS->opt.insecure;
+	mo.timeout_ms = backend_timeout_ms(BK_MESOS);
+	mo.ttl_ms = (int)(FS->opt.ttl * 1000);
+	if ((FS->mesos = mesos_new(&mo, &msg)) == NULL) {
+		log_msg("mesos: cannot start%s%s", msg.len ? ": " : "", buf_str(&msg));
+		buf_free(&msg);
+		return -ENOMEM;
+	}
+	buf_free(&msg);
+	rc = mesos_start(FS->mesos);
+	return rc;
+}
+
+void
+tree_mesos_shutdown(void)
+{
+	mesos_shutdown(FS->mesos);
+}
+
+void
+tree_mesos_stop(void)
+{
+	mesos_free(FS->mesos);
+	FS->mesos = NULL;
+}
