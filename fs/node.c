@@ -113,7 +113,8 @@ const struct node_type node_table[N_COUNT] = {
 		"with recent lines of every instance and grows as they write, so "
 		"tail -f follows the app; instances that start are read from "
 		"their start, instances that end are drained, then dropped.  "
-		"stat by name shows size 0." },
+		"Its size is what was merged so far (0 while nobody has it "
+		"open)." },
 	[N_APP_STDERR] = { .id = N_APP_STDERR, .name = "stderr", .parent = N_APP,
 	    .kind = NK_STREAM, .mode = F_RO, .backend = BK_MESOS,
 	    .sopen = merged_open, .ssize = merged_size, .sread = merged_read,

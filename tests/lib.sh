@@ -32,6 +32,8 @@ PIDFILE=$TRASH/.archonfs.pid
 say() { printf '# %s\n' "$*"; }
 
 # test_expect_success 'what it shows' 'shell commands'
+# Lines the body prints starting with "# " are kept in the log even when
+# it passes (figures a test measured).
 # Runs the commands in a subshell with set -e: any failing command fails the
 # assertion, and nothing it sets leaks into the next one (use files in
 # $TRASH to pass results on).
@@ -43,6 +45,8 @@ test_expect_success() {
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		echo "ok $test_count - $desc"
+		# A body's "# ..." lines are notes (measurements): keep them.
+		grep '^# ' "$out"
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $desc"
