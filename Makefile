@@ -36,7 +36,8 @@ UNIT_BIN = $(UNIT_SRC:.c=)
 DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
-	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev
+	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev \
+	zookeeper kcat python3-kafka
 
 all: archonfs
 
