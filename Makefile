@@ -48,8 +48,8 @@ archonfs: $(FS_OBJ) $(BACKEND_OBJ)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Unit tests link the backends (pure logic) and the pure parts of fs/.
-tests/unit/test_%: tests/unit/test_%.c tests/unit/unit.h $(BACKEND_OBJ) fs/node.o fs/local.o
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BACKEND_OBJ) fs/local.o $(LIBS)
+tests/unit/test_%: tests/unit/test_%.c tests/unit/unit.h $(BACKEND_OBJ) fs/local.o fs/creds.o
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BACKEND_OBJ) fs/local.o fs/creds.o $(LIBS)
 
 unit: $(UNIT_BIN)
 

@@ -50,10 +50,13 @@ struct options {
 	int	 allow_other;
 	char	*mountpoint;
 	char	*marathon_userpwd;	/* from the credentials; never shown */
+	char	*zk_auth;	/* digest user:password; never shown */
+	char	*zk_datafile;	/* -o zk_datafile=NAME: a directory znode's data */
 };
 
 struct marathon;
 struct mesos;
+struct zk;
 struct pool;
 
 struct fs {
@@ -61,6 +64,7 @@ struct fs {
 	struct options		 opt;
 	struct marathon		*marathon;
 	struct mesos		*mesos;
+	struct zk		*zk;
 	struct pool		*pool[BK_MAX + 1];	/* + the wait pool */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -155,6 +159,12 @@ void	 log_change(const struct op *op, const char *path, const char *sent,
 
 int	 tree_marathon_start(void);
 void	 tree_marathon_stop(void);
+
+/* ---- tree_zk.c -------------------------------------------------------------- */
+
+int	 tree_zk_start(void);
+void	 tree_zk_shutdown(void);
+void	 tree_zk_stop(void);
 
 /* ---- tree_mesos.c --------------------------------------------------------- */
 

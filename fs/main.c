@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "fs.h"
 #include "inode.h"
 #include "local.h"
@@ -55,6 +56,7 @@ static const struct fuse_opt spec[] = {
 	OPT("entry_timeout=%lf", entry_timeout, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("workers=%d", workers, 0),
+	OPT("zk_datafile=%s", zk_datafile, 0),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -114,13 +116,15 @@ usage(const char *prog)
 "backends (each one given adds its subtree):\n"
 "  --marathon URL[,URL...]   Marathon; several URLs fail over in order\n"
 "  --mesos URL               Mesos master (default: from Marathon's /v2/info)\n"
-"  --zk HOST:PORT[,..][/ROOT]   ZooKeeper (not in this build yet)\n"
+"  --zk HOST:PORT[,..][/ROOT]   ZooKeeper; ROOT becomes zk/\n"
 "  --kafka HOST:PORT[,...]   Kafka bootstrap brokers (not in this build yet)\n"
 "\n"
 "options (-o a,b,c):\n"
 "  -o ro                     refuse every write (EROFS)\n"
 "  -o allow_other            let other users in (needs user_allow_other)\n"
-"  -o credentials=FILE       mode 0600 file: marathon.user=, marathon.password=\n"
+"  -o credentials=FILE       mode 0600 file: marathon.user=, marathon.password=,\n"
+"                            zk.user=, zk.password= (ZooKeeper digest auth)\n"
+"  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"
 "  -o timeout=SECONDS        deadline of every backend call (default 5)\n"
 "  -o ttl=SECONDS            re-read state at least this often (default 5)\n"
 "  -o force                  override Marathon deployment locks (?force=true)\n"
@@ -135,11 +139,11 @@ usage(const char *prog)
 "Unmount with: fusermount3 -u MOUNTPOINT.  See archonfs(8).\n", prog);
 }
 
-/* Read "key = value" lines from a mode-0600 credentials file. */
+/* Credentials: a mode-0600 file of the mounting user, or the environment. */
 static int
 load_credentials(struct options *o)
 {
-	char line[1024], user[512] = "", pass[512] = "";
+	struct creds cr;
 	struct stat st;
 	FILE *f;
 	int fd;
@@ -148,11 +152,8 @@ load_credentials(struct options *o)
 		const char *u = getenv("ARCHONFS_MARATHON_USER");
 		const char *p = getenv("ARCHONFS_MARATHON_PASSWORD");
 
-		if (u && p) {
-			snprintf(line, sizeof(line), "%s:%s", u, p);
-			o->marathon_userpwd = strdup(line);
-			explicit_bzero(line, sizeof(line));
-		}
+		if (u && p)
+			o->marathon_userpwd = creds_join(u, p);
 		return 0;
 	}
 	if ((fd = open(o->credentials, O_RDONLY | O_NOFOLLOW)) < 0) {
@@ -171,32 +172,11 @@ load_credentials(struct options *o)
 		close(fd);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *v, *e;
-
-		k += strspn(k, " \t");
-		if (*k == '#' || (v = strchr(k, '=')) == NULL)
-			continue;
-		*v++ = '\0';
-		for (e = v + strlen(v); e > v && strchr(" \t\r\n", e[-1]); e--)
-			*--e = '\0';
-		*e = '\0';
-		v += strspn(v, " \t");
-		for (e = k + strlen(k); e > k && strchr(" \t", e[-1]); e--)
-			e[-1] = '\0';
-		if (strcmp(k, "marathon.user") == 0)
-			snprintf(user, sizeof(user), "%s", v);
-		else if (strcmp(k, "marathon.password") == 0)
-			snprintf(pass, sizeof(pass), "%s", v);
-	}
-	explicit_bzero(line, sizeof(line));
+	creds_parse(f, &cr);
 	fclose(f);
-	if (user[0]) {
-		snprintf(line, sizeof(line), "%s:%s", user, pass);
-		o->marathon_userpwd = strdup(line);
-		explicit_bzero(line, sizeof(line));
-	}
-	explicit_bzero(pass, sizeof(pass));
+	o->marathon_userpwd = creds_join(cr.marathon_user, cr.marathon_password);
+	o->zk_auth = creds_join(cr.zk_user, cr.zk_password);
+	creds_wipe(&cr);
 	return 0;
 }
 
@@ -284,12 +264,18 @@ main(int argc, char *argv[])
 		    "usage: archonfs [options] MOUNTPOINT (archonfs --help)\n");
 		goto out;
 	}
-	if (fs.opt.marathon == NULL)
-		fprintf(stderr, "archonfs: no backend given (--marathon URL): the "
-		    "tree will only hold README and .archonfs/\n");
-	if (fs.opt.zk || fs.opt.kafka)
-		fprintf(stderr, "archonfs: --zk and --kafka are not supported by "
-		    "this build yet; ignoring them\n");
+	if (fs.opt.marathon == NULL && fs.opt.zk == NULL)
+		fprintf(stderr, "archonfs: no backend given (--marathon URL, --zk "
+		    "HOSTS): the tree will only hold README and .archonfs/\n");
+	if (fs.opt.zk_datafile && (strchr(fs.opt.zk_datafile, '/') ||
+	    !fs.opt.zk_datafile[0] || local_scratch_name(fs.opt.zk_datafile))) {
+		fprintf(stderr, "archonfs: zk_datafile must be a plain name that is "
+		    "not an editor scratch name (not .x, x~, digits...)\n");
+		goto out;
+	}
+	if (fs.opt.kafka)
+		fprintf(stderr, "archonfs: --kafka is not supported by this build "
+		    "yet; ignoring it\n");
 	if (fs.opt.timeout <= 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
 	    fs.opt.workers > 256) {
 		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
@@ -329,7 +315,7 @@ main(int argc, char *argv[])
 		goto out;
 	for (i = 0; i < BK_MAX; i++)
 		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" :
-		    i == BK_MESOS ? "mesos" : "local",
+		    i == BK_MESOS ? "mesos" : i == BK_ZK ? "zookeeper" : "local",
 		    i == BK_NONE ? 2 : fs.opt.workers);
 	fs.pool[POOL_WAIT] = pool_new("wait", 16);
 	if (tree_marathon_start() != 0) {
@@ -338,6 +324,10 @@ main(int argc, char *argv[])
 	}
 	if (tree_mesos_start() != 0) {
 		log_msg("cannot start the Mesos backend");
+		goto out;
+	}
+	if (tree_zk_start() != 0) {
+		log_msg("cannot start the ZooKeeper backend");
 		goto out;
 	}
 	log_msg("mounted on %s%s%s", co.mountpoint,
@@ -357,11 +347,14 @@ out:
 		marathon_shutdown(fs.marathon);
 	if (fs.mesos)
 		tree_mesos_shutdown();
+	if (fs.zk)
+		tree_zk_shutdown();
 	for (i = 0; i <= BK_MAX; i++) {
 		pool_free(fs.pool[i]);
 		fs.pool[i] = NULL;
 	}
 	inval_stop();
+	tree_zk_stop();
 	tree_mesos_stop();
 	tree_marathon_stop();
 	if (fs.se) {
@@ -373,6 +366,11 @@ out:
 	if (cfg)
 		fuse_loop_cfg_destroy(cfg);
 	local_fini();
+	if (fs.opt.zk_auth) {
+		explicit_bzero(fs.opt.zk_auth, strlen(fs.opt.zk_auth));
+		free(fs.opt.zk_auth);
+	}
+	free(fs.opt.zk_datafile);
 	if (fs.opt.marathon_userpwd) {
 		explicit_bzero(fs.opt.marathon_userpwd, strlen(fs.opt.marathon_userpwd));
 		free(fs.opt.marathon_userpwd);

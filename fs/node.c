@@ -287,6 +287,43 @@ const struct node_type node_table[N_COUNT] = {
 	    .doc = "Commands: rollback (or cancel): Marathon reverts the change "
 		"in a new deployment; stop: end it where it is." },
 
+	[N_ZK] = { .id = N_ZK, .name = "zk", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_ZK,
+	    .flags = NF_SCRATCH | NF_ERRFILE, .list = zk_dir_list,
+	    .match = zk_dir_match, .mkdir = zk_dir_mkdir,
+	    .create = zk_dir_create,
+	    .doc = "The ZooKeeper tree under the root given in --zk.  A znode "
+		"with children is a directory; one with data is a file; one with "
+		"neither is a directory if it was never written (mkdir) and a "
+		"file if it was (creat).  mkdir, creat, rm and rmdir make and "
+		"delete znodes at once." },
+	[N_ZDIR] = { .id = N_ZDIR, .doc_name = "<znode>", .parent = N_ZK,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_ZK,
+	    .flags = NF_SCRATCH | NF_ERRFILE, .list = zk_dir_list,
+	    .match = zk_dir_match, .mkdir = zk_dir_mkdir,
+	    .create = zk_dir_create, .rmdir = zk_dir_rmdir,
+	    .doc = "A znode shown as a directory.  rmdir deletes it when it has "
+		"no children and no data (ENOTEMPTY otherwise)." },
+	[N_ZFILE] = { .id = N_ZFILE, .doc_name = "<znode>", .parent = N_ZDIR,
+	    .kind = NK_DOC, .mode = F_RW, .backend = BK_ZK,
+	    .read = zk_file_read, .write = zk_file_write,
+	    .remove = zk_file_remove, .opened = zk_file_opened,
+	    .doc = "A znode shown as a file: exactly its data bytes; size is the "
+		"data length, mtime the znode's.  Writing replaces the data when "
+		"the writer closes, fsyncs or renames over it, only if the znode "
+		"is still the version this process read (EBUSY otherwise, the "
+		"text kept in NAME.rejected).  rm deletes it." },
+	[N_ZEPHEMERAL] = { .id = N_ZEPHEMERAL, .doc_name = "<ephemeral>",
+	    .parent = N_ZDIR, .kind = NK_FILE, .mode = F_RO, .backend = BK_ZK,
+	    .read = zk_file_read,
+	    .doc = "An ephemeral znode (a session's): shown read-only." },
+	[N_ZDATA] = { .id = N_ZDATA, .doc_name = "_data", .parent = N_ZDIR,
+	    .kind = NK_DOC, .mode = F_RW, .backend = BK_ZK,
+	    .read = zk_file_read, .write = zk_file_write,
+	    .opened = zk_file_opened,
+	    .doc = "A directory znode's own data, listed when it has any (the "
+		"name is -o zk_datafile, default _data); read and written like a "
+		"file znode." },
 	[N_ERROR] = { .id = N_ERROR, .name = ".error", .parent = N_APP,
 	    .kind = NK_FILE, .mode = F_RO, .read = error_read,
 	    .doc = "In every directory that takes writes: the last refusal in "
@@ -296,10 +333,10 @@ const struct node_type node_table[N_COUNT] = {
 	    .parent = N_APP, .kind = NK_SCRATCH, .mode = F_RW,
 	    .flags = NF_LOCAL,
 	    .doc = "Editor and tool scratch files (.x.swp, 4913, x~, sedXXXXXX, "
-		"#x#, *.tmp, *.bak, *.rejected) in app, env, labels and "
-		"deployment directories: kept in memory, never sent; renaming "
-		"one over a file writes that file.  FILE.rejected holds the "
-		"text of a refused document." },
+		"#x#, *.tmp, *.bak, *.rejected) in app, env, labels, deployment "
+		"and zk directories: kept in memory, never sent; renaming one "
+		"over a file writes that file.  FILE.rejected holds the text of "
+		"a refused document." },
 };
 
 const struct node_type *

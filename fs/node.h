@@ -23,7 +23,7 @@
 #include "../backends/buf.h"
 #include "../backends/snapcache.h"	/* E_WOULDBLOCK */
 
-enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_MAX };
+enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_ZK, BK_MAX };
 
 enum node_kind {
 	NK_DIR,		/* directory: fixed rows plus generated members */
@@ -55,6 +55,7 @@ enum node_id {
 	N_PENDING, N_PENDING_APP_JSON,
 	N_DEPLOYMENTS, N_DEPLOYMENT, N_DEP_JSON, N_DEP_STATUS, N_DEP_WAIT,
 	N_DEP_CTL,
+	N_ZK, N_ZDIR, N_ZFILE, N_ZEPHEMERAL, N_ZDATA,
 	N_ERROR,
 	N_SCRATCH,
 	N_COUNT
@@ -87,8 +88,10 @@ struct node_type {
 	int	(*list)(struct nctx *c, struct dirfill *f);
 	int	(*match)(struct nctx *c, const char *name, enum node_id *row,
 		    char **arg);
-	/* Directories: make a member by mkdir(2) / creat(2) (NULL: EPERM). */
-	int	(*mkdir)(struct nctx *c, const char *name);
+	/* Directories: make a member by mkdir(2) / creat(2) (NULL: EPERM).
+	 * They say the new member's row; a row with NF_LOCAL is made in the
+	 * local store (pending), others were made in the backend already. */
+	int	(*mkdir)(struct nctx *c, const char *name, enum node_id *row);
 	int	(*create)(struct nctx *c, const char *name, enum node_id *row);
 
 	/* Files: render the content (also gives st_size and, via c->mtime_ms,
@@ -105,8 +108,13 @@ struct node_type {
 		    off_t off);
 	void	(*sclose)(void *state);
 
-	/* unlink(2) of this node (NULL: EPERM with rm_hint). */
+	/* unlink(2) of this node (NULL: EPERM with rm_hint); rmdir(2) of a
+	 * directory (NULL: EPERM). */
 	int	(*remove)(struct nctx *c);
+	int	(*rmdir)(struct nctx *c);
+	/* Called when a file was opened, after its content was rendered
+	 * (c->version says which version the reader got). */
+	void	(*opened)(struct nctx *c);
 	const char	*rm_hint;	/* why rm is refused, and what to do instead */
 
 	const char	*doc;		/* what reading and writing it does (man page) */
@@ -144,6 +152,8 @@ struct nctx {
 	int64_t			 deadline;
 	struct buf		*msg;		/* words for .error */
 	int64_t			 mtime_ms;	/* out: set by read handlers that know it */
+	int64_t			 version;	/* out: the backend's version of what
+						   was read, plus one (0: none) */
 	/* Backend state a handler borrowed for this op (snapshots). */
 	struct {
 		void		*p;

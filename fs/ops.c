@@ -107,6 +107,8 @@ backend_enabled(enum backend_id b)
 		return FS->marathon != NULL;
 	case BK_MESOS:
 		return FS->mesos != NULL;
+	case BK_ZK:
+		return FS->zk != NULL;
 	default:
 		return 0;
 	}
@@ -1293,6 +1295,8 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 	}
 	if (acc == O_RDONLY)
 		op->rfi.noflush = 1;	/* no FLUSH round trip on close */
+	if (c.t->opened)
+		c.t->opened(&c);
 	ctx_done(&c);
 	itab_hold(in);
 	*out = h;
@@ -1643,9 +1647,13 @@ do_create(struct op *op)
 		if ((pc.t->flags & NF_SCRATCH) && local_scratch_name(op->name)) {
 			row = N_SCRATCH;
 		} else if (pc.t->create) {
+			buf_reset(&op->audit);
 			rc = pc.t->create(&pc, op->name, &row);
 			if (rc == -E_WOULDBLOCK)
 				goto out;
+			if (rc != 0 || op->audit.len)
+				log_change(op, path, buf_str(&op->audit), -rc,
+				    buf_str(&op->msg));
 			if (rc != 0) {
 				refuse(op, parent, op->name, -rc, NULL, 0);
 				goto out;
@@ -1655,11 +1663,13 @@ do_create(struct op *op)
 			    op->name);
 			goto out;
 		}
-		rc = local_create(path, row, 0, op->mode & 07777, op->uid, op->gid,
-		    NULL);
-		if (rc != 0)
-			goto out;
-		created = 1;
+		if (node_row(row)->flags & NF_LOCAL || row == N_SCRATCH) {
+			rc = local_create(path, row, 0, op->mode & 07777, op->uid,
+			    op->gid, NULL);
+			if (rc != 0)
+				goto out;
+			created = 1;
+		}
 	} else if (rc != 0) {
 		goto out;
 	}
@@ -1744,25 +1754,34 @@ do_mkdir(struct op *op)
 		    "directory '%s' here", op->name);
 		goto out;
 	}
-	if ((rc = pc.t->mkdir(&pc, op->name)) != 0) {
-		if (rc != -E_WOULDBLOCK)
+	buf_reset(&op->audit);
+	if ((rc = pc.t->mkdir(&pc, op->name, &row)) != 0) {
+		if (rc != -E_WOULDBLOCK) {
+			log_change(op, pc.path, buf_str(&op->audit), -rc,
+			    buf_str(&op->msg));
 			refuse(op, parent, op->name, -rc, NULL, 0);
+		}
 		goto out;
 	}
 	child_path(&pc, op->name, path, sizeof(path));
-	rc = local_create(path, N_PENDING, 1, op->mode & 07777, op->uid,
-	    op->gid, NULL);
-	if (rc != 0)
-		goto out;
-	ctx_child(&cc, &pc, op->name, N_PENDING, NULL);
+	if (node_row(row)->flags & NF_LOCAL) {
+		rc = local_create(path, row, 1, op->mode & 07777, op->uid,
+		    op->gid, NULL);
+		if (rc != 0)
+			goto out;
+		log_change(op, path, "nothing (pending until its definition is "
+		    "written)", 0, NULL);
+	} else {
+		log_change(op, path, buf_str(&op->audit), 0, NULL);
+	}
+	ctx_child(&cc, &pc, op->name, row, NULL);
 	if ((rc = node_attr(&cc, &st, 0)) != 0 ||
-	    (in = itab_get(parent, op->name, N_PENDING, NULL, 1)) == NULL) {
-		local_remove(path);
+	    (in = itab_get(parent, op->name, row, NULL, 1)) == NULL) {
+		if (node_row(row)->flags & NF_LOCAL)
+			local_remove(path);
 		rc = rc ? rc : -ENOMEM;
 		goto out;
 	}
-	log_change(op, path, "nothing (pending until its app.json is written)",
-	    0, NULL);
 	fill_entry(&op->entry, in, &st);
 	op->rkind = R_ENTRY;
 	itab_put(in);
@@ -1886,6 +1905,23 @@ do_rmdir(struct op *op)
 	} else if (row == N_GROUP) {
 		/* Groups exist exactly while they hold apps. */
 		rc = -ENOTEMPTY;
+	} else if (t->rmdir && FS->opt.ro) {
+		rc = -EROFS;
+	} else if (t->rmdir) {
+		struct nctx cc;
+
+		ctx_child(&cc, &pc, op->name, row, arg);
+		buf_reset(&op->msg);
+		buf_reset(&op->audit);
+		rc = t->rmdir(&cc);
+		ctx_done(&cc);
+		if (rc == -E_WOULDBLOCK)
+			goto out;
+		log_change(op, path, buf_str(&op->audit), -rc, buf_str(&op->msg));
+		if (rc < 0)
+			refuse(op, parent, op->name, -rc, NULL, 0);
+		else
+			drop_name(parent, op->name);
 	} else {
 		rc = refuse_msg(op, parent, op->name, EPERM, "'%s' cannot be "
 		    "removed: %s", op->name, RM_HINT);
@@ -2039,7 +2075,13 @@ do_rename(struct op *op)
 
 	/* A pending directory may be renamed before it is created. */
 	if (st->kind == NK_PENDING && dt == NULL && dpc.t->mkdir) {
-		if ((rc = dpc.t->mkdir(&dpc, op->name2)) != 0) {
+		/* Only where a mkdir would make the same kind of thing. */
+		if (dpc.t->mkdir != spc.t->mkdir) {
+			rc = refuse_msg(op, dp, op->name2, EPERM, "cannot move "
+			    "'%s' here", op->name2);
+			goto out;
+		}
+		if ((rc = dpc.t->mkdir(&dpc, op->name2, &drow)) != 0) {
 			if (rc != -E_WOULDBLOCK)
 				refuse(op, dp, op->name2, -rc, NULL, 0);
 			goto out;

@@ -25,7 +25,7 @@ struct mara_snap;
 int	apps_snap(struct nctx *c, struct mara_snap **out);
 int	apps_list(struct nctx *c, struct dirfill *f);
 int	apps_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
-int	apps_mkdir(struct nctx *c, const char *name);
+int	apps_mkdir(struct nctx *c, const char *name, enum node_id *row);
 int	app_json_read(struct nctx *c, struct buf *out);
 int	app_json_write(struct nctx *c, const char *p, size_t n);
 int	app_instances_read(struct nctx *c, struct buf *out);
@@ -54,6 +54,17 @@ int	dep_status_read(struct nctx *c, struct buf *out);
 int	dep_wait_read(struct nctx *c, struct buf *out);
 int	dep_ctl_read(struct nctx *c, struct buf *out);
 int	dep_ctl_write(struct nctx *c, const char *p, size_t n);
+
+/* tree_zk.c */
+int	zk_dir_list(struct nctx *c, struct dirfill *f);
+int	zk_dir_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	zk_dir_mkdir(struct nctx *c, const char *name, enum node_id *row);
+int	zk_dir_create(struct nctx *c, const char *name, enum node_id *row);
+int	zk_dir_rmdir(struct nctx *c);
+int	zk_file_read(struct nctx *c, struct buf *out);
+int	zk_file_write(struct nctx *c, const char *p, size_t n);
+int	zk_file_remove(struct nctx *c);
+void	zk_file_opened(struct nctx *c);
 
 /* tree_mesos.c */
 int	log_open(struct nctx *c, void **state);

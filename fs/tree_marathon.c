@@ -180,8 +180,9 @@ apps_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 }
 
 int
-apps_mkdir(struct nctx *c, const char *name)
+apps_mkdir(struct nctx *c, const char *name, enum node_id *row)
 {
+	*row = N_PENDING;	/* created when its app.json is written */
 	return marathon_check_segment(name, c->msg);
 }
 

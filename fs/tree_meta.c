@@ -12,6 +12,7 @@
 #include "tree.h"
 #include "../backends/marathon.h"
 #include "../backends/mesos.h"
+#include "../backends/zk.h"
 
 int
 readme_read(struct nctx *c, struct buf *out)
@@ -33,9 +34,14 @@ readme_read(struct nctx *c, struct buf *out)
 		    "  .error              the last refusal here, in words\n"
 		    "mkdir apps/G/NEW, then write apps/G/NEW/app.json: creates an app\n"
 		    "deployments/ID/       running deployments: status, wait, ctl\n");
-	} else {
-		buf_addstr(out, "(no backend configured: see archonfs --help)\n");
 	}
+	if (FS->zk)
+		buf_addstr(out,
+		    "zk/                   ZooKeeper: a znode with children is a\n"
+		    "                      directory, one with data a file; edit, mkdir,\n"
+		    "                      rm as anywhere (writes check the version)\n");
+	if (!FS->marathon && !FS->zk)
+		buf_addstr(out, "(no backend configured: see archonfs --help)\n");
 	buf_addstr(out,
 	    ".archonfs/status      backends up or down, latency, cache state\n"
 	    ".archonfs/config      the options in effect\n"
@@ -59,6 +65,10 @@ meta_status_read(struct nctx *c, struct buf *out)
 	if (FS->mesos) {
 		mesos_status(FS->mesos, out);
 		pool_status(FS->pool[BK_MESOS], out);
+	}
+	if (FS->zk) {
+		zk_status(FS->zk, out);
+		pool_status(FS->pool[BK_ZK], out);
 	}
 	buf_addstr(out, "waits:\n");
 	pool_status(FS->pool[POOL_WAIT], out);
@@ -97,6 +107,9 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_addstr(out, "\nmesos: ");
 	masked_url(out, o->mesos);
 	buf_printf(out, "\nzk: %s\n", o->zk ? o->zk : "none");
+	buf_printf(out, "zk_auth: %s\n", o->zk_auth ? "***" : "none");
+	buf_printf(out, "zk_datafile: %s\n", o->zk_datafile ? o->zk_datafile :
+	    "_data");
 	buf_printf(out, "kafka: %s\n", o->kafka ? o->kafka : "none");
 	buf_printf(out, "credentials: %s\n", o->credentials ? o->credentials : "none");
 	buf_printf(out, "marathon_auth: %s\n", o->marathon_userpwd ? "***" : "none");
