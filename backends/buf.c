@@ -2,6 +2,7 @@
  * buf.c: capped growable buffers and the small shared helpers of buf.h.
  * No I/O here; nothing in this file blocks.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,4 +232,67 @@ trim_value(const char *p, size_t n, const char **start)
 		n--;
 	*start = p;
 	return n;
+}
+
+/* Quote user input for a message: printable, short. */
+void
+buf_quote(struct buf *out, const char *p, size_t n)
+{
+	size_t i;
+
+	buf_addch(out, '\'');
+	for (i = 0; i < n && i < 60; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\n')
+			buf_addstr(out, "\\n");
+		else if (c < 0x20 || c == 0x7f || c >= 0x80)
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_addch(out, (char)c);
+	}
+	if (n > 60)
+		buf_addstr(out, "...");
+	buf_addch(out, '\'');
+}
+
+/* A whole number from a value write. */
+int
+value_count(const char *text, size_t len, const char *what, long *out,
+    struct buf *msg)
+{
+	const char *p;
+	size_t n, i;
+	long v = 0;
+
+	n = trim_value(text, len, &p);
+	buf_reset(msg);
+	if (n == 0) {
+		buf_printf(msg, "%s: empty value, nothing was sent; write a whole "
+		    "number, e.g. `echo 3 > %s`", what, what);
+		return -EINVAL;
+	}
+	if (p[0] == '-') {
+		buf_printf(msg, "%s: ", what);
+		buf_quote(msg, p, n);
+		buf_addstr(msg, " is negative, nothing was sent");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i])) {
+			buf_printf(msg, "%s: ", what);
+			buf_quote(msg, p, n);
+			buf_addstr(msg, " is not a whole number, nothing was sent");
+			return -EINVAL;
+		}
+		v = v * 10 + (p[i] - '0');
+		if (v > 2147483647L) {
+			buf_printf(msg, "%s: ", what);
+			buf_quote(msg, p, n);
+			buf_addstr(msg, " is too large, nothing was sent");
+			return -EINVAL;
+		}
+	}
+	*out = v;
+	return 0;
 }

@@ -55,5 +55,11 @@ uint64_t fnv1a(uint64_t h, const void *p, size_t n);
 
 /* Strip one trailing "\n" (or "\r\n") and surrounding blanks in place. */
 size_t	 trim_value(const char *p, size_t n, const char **start);
+/* User input quoted for a message: 'printable', at most 60 bytes. */
+void	 buf_quote(struct buf *out, const char *p, size_t n);
+/* A whole number 0..2^31-1 from a value write; -EINVAL and words in msg
+ * ("WHAT: '...' is not a whole number, nothing was sent") otherwise. */
+int	 value_count(const char *text, size_t len, const char *what, long *out,
+	    struct buf *msg);
 
 #endif

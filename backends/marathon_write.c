@@ -21,28 +21,6 @@
 
 #define AUDIT_BODY_MAX	512
 
-/* Quote user input for a message: printable, short. */
-static void
-quote(struct buf *out, const char *p, size_t n)
-{
-	size_t i;
-
-	buf_addch(out, '\'');
-	for (i = 0; i < n && i < 60; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '\n')
-			buf_addstr(out, "\\n");
-		else if (c < 0x20 || c == 0x7f || c >= 0x80)
-			buf_printf(out, "\\x%02x", c);
-		else
-			buf_addch(out, (char)c);
-	}
-	if (n > 60)
-		buf_addstr(out, "...");
-	buf_addch(out, '\'');
-}
-
 void
 mara_refused_clear(struct marathon *m)
 {
@@ -118,7 +96,7 @@ format_error(struct buf *msg, const struct http_resp *rs)
 		buf_printf(msg, "HTTP %ld", rs->status);
 		if (rs->body.len) {
 			buf_addstr(msg, ": ");
-			quote(msg, rs->body.data, rs->body.len);
+			buf_quote(msg, rs->body.data, rs->body.len);
 		}
 		json_decref(root);
 		return;
@@ -256,47 +234,6 @@ send_json(struct marathon *m, const char *method, const char *path,
 	return rc;
 }
 
-/* A whole number from a value write. */
-static int
-parse_count(const char *text, size_t len, const char *what, long *out,
-    struct buf *msg)
-{
-	const char *p;
-	size_t n, i;
-	long v = 0;
-
-	n = trim_value(text, len, &p);
-	buf_reset(msg);
-	if (n == 0) {
-		buf_printf(msg, "%s: empty value, nothing was sent; write a whole "
-		    "number, e.g. `echo 3 > %s`", what, what);
-		return -EINVAL;
-	}
-	if (p[0] == '-') {
-		buf_printf(msg, "%s: ", what);
-		quote(msg, p, n);
-		buf_addstr(msg, " is negative, nothing was sent");
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i])) {
-			buf_printf(msg, "%s: ", what);
-			quote(msg, p, n);
-			buf_addstr(msg, " is not a whole number, nothing was sent");
-			return -EINVAL;
-		}
-		v = v * 10 + (p[i] - '0');
-		if (v > 2147483647L) {
-			buf_printf(msg, "%s: ", what);
-			quote(msg, p, n);
-			buf_addstr(msg, " is too large, nothing was sent");
-			return -EINVAL;
-		}
-	}
-	*out = v;
-	return 0;
-}
-
 int
 marathon_scale(struct marathon *m, const char *id, const char *text,
     size_t len, struct mara_write *w)
@@ -306,7 +243,7 @@ marathon_scale(struct marathon *m, const char *id, const char *text,
 	long n;
 	int rc;
 
-	if ((rc = parse_count(text, len, "instances", &n, w->msg)) != 0)
+	if ((rc = value_count(text, len, "instances", &n, w->msg)) != 0)
 		return rc;
 	if ((rc = mara_path(&path, "/v2/apps", id, NULL)) != 0)
 		goto out;
@@ -352,7 +289,7 @@ marathon_check_key(const char *field, const char *key, struct buf *msg)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
 		    (strcmp(field, "env") == 0 && *p == '=')) {
 			buf_printf(msg, "%s: ", field);
-			quote(msg, key, strlen(key));
+			buf_quote(msg, key, strlen(key));
 			buf_addstr(msg, " is not a usable name");
 			return -EINVAL;
 		}
@@ -618,7 +555,7 @@ marathon_app_ctl(struct marathon *m, const char *id, const char *text,
 	len = trim_value(text, len, &text);
 	if (argc <= 0) {
 		buf_addstr(w->msg, "ctl: ");
-		quote(w->msg, text, len);
+		buf_quote(w->msg, text, len);
 		buf_printf(w->msg, " is not a command, nothing was sent; %s",
 		    app_ctl_usage);
 		return -EINVAL;
@@ -670,7 +607,7 @@ marathon_app_ctl(struct marathon *m, const char *id, const char *text,
 		free(body);
 	} else {
 		buf_addstr(w->msg, "ctl: ");
-		quote(w->msg, text, len);
+		buf_quote(w->msg, text, len);
 		buf_printf(w->msg, " is not a command, nothing was sent; %s",
 		    app_ctl_usage);
 		rc = -EINVAL;
@@ -704,7 +641,7 @@ marathon_dep_ctl(struct marathon *m, const char *id, const char *text,
 		w->force = save;
 	} else {
 		buf_addstr(w->msg, "ctl: ");
-		quote(w->msg, text, len);
+		buf_quote(w->msg, text, len);
 		buf_addstr(w->msg, " is not a command, nothing was sent; verbs: "
 		    "rollback (or cancel) | stop");
 		rc = -EINVAL;
@@ -751,7 +688,7 @@ marathon_check_segment(const char *seg, struct buf *msg)
 	return 0;
 bad:
 	buf_addstr(msg, "");
-	quote(msg, seg, strlen(seg));
+	buf_quote(msg, seg, strlen(seg));
 	buf_addstr(msg, " is not a Marathon id: use lowercase letters, digits "
 	    "and inner dashes, in labels separated by dots");
 	return -EINVAL;

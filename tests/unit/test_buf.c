@@ -54,5 +54,28 @@ main(void)
 	    "5xx is EIO");
 	CHECK(http_status_errno(418) == EIO, "anything else is EIO");
 	CHECK(fnv1a(FNV_INIT, "a", 1) != fnv1a(FNV_INIT, "b", 1), "hash differs");
+	/* Whole numbers from value writes (instances, partitions). */
+	{
+		struct buf m = BUF_INIT(0);
+		long v = -1;
+
+		CHECK(value_count("12\n", 3, "partitions", &v, &m) == 0 && v == 12,
+		    "a count with its newline");
+		CHECK(value_count(" 0 ", 3, "partitions", &v, &m) == 0 && v == 0,
+		    "zero is a count (the caller decides if it is allowed)");
+		CHECK(value_count("-3\n", 3, "partitions", &v, &m) == -EINVAL &&
+		    strstr(buf_str(&m), "negative") != NULL, "negative, in words");
+		CHECK(value_count("1e3", 3, "partitions", &v, &m) == -EINVAL &&
+		    strstr(buf_str(&m), "'1e3' is not a whole number") != NULL,
+		    "not a whole number, quoted");
+		CHECK(value_count("\n", 1, "partitions", &v, &m) == -EINVAL,
+		    "empty");
+		CHECK(value_count("2147483648", 10, "partitions", &v, &m) == -EINVAL,
+		    "too large");
+		CHECK(value_count("9\x01", 2, "partitions", &v, &m) == -EINVAL &&
+		    strstr(buf_str(&m), "\\x01") != NULL,
+		    "control bytes are quoted as \\xHH");
+		buf_free(&m);
+	}
 	return done();
 }
