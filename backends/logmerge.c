@@ -175,6 +175,13 @@ logmerge_end(struct logmerge *lm, const char *name)
 	return -ENOENT;
 }
 
+int
+logmerge_append(struct logmerge *lm, const char *p, size_t n)
+{
+	emit(lm, p, n);
+	return 0;
+}
+
 uint64_t
 logmerge_size(const struct logmerge *lm)
 {

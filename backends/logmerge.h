@@ -29,6 +29,8 @@ int	 logmerge_feed(struct logmerge *lm, const char *source, const char *p,
 	    size_t n, int skip_partial);
 /* A source ended: its held partial line is emitted with a newline. */
 int	 logmerge_end(struct logmerge *lm, const char *source);
+/* Append whole lines the caller made (no source, no prefix). */
+int	 logmerge_append(struct logmerge *lm, const char *p, size_t n);
 uint64_t logmerge_size(const struct logmerge *lm);
 /* Copy output bytes at off; returns the count (0 at the end), or
  * -ENODATA when off is below the kept window. */

@@ -43,6 +43,10 @@ creds_parse(FILE *f, struct creds *out)
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
+		if (strncmp(k, "kafka.", 6) == 0 && k[6] &&
+		    out->nkafka < CREDS_KAFKA_MAX)
+			snprintf(out->kafka[out->nkafka++], sizeof(out->kafka[0]),
+			    "%s=%s", k + 6, v);
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(k, keys[i].key) == 0)
 				snprintf((char *)out + keys[i].off, 256, "%s", v);

@@ -18,6 +18,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,11 +53,15 @@ struct options {
 	char	*marathon_userpwd;	/* from the credentials; never shown */
 	char	*zk_auth;	/* digest user:password; never shown */
 	char	*zk_datafile;	/* -o zk_datafile=NAME: a directory znode's data */
+	char	**kafka_props;	/* "name=value": -o kafka.NAME=VALUE and the
+				   credentials file's kafka.NAME lines */
+	size_t	 nkafka_props;
 };
 
 struct marathon;
 struct mesos;
 struct zk;
+struct kafka;
 struct pool;
 
 struct fs {
@@ -65,6 +70,7 @@ struct fs {
 	struct marathon		*marathon;
 	struct mesos		*mesos;
 	struct zk		*zk;
+	struct kafka		*kafka;
 	struct pool		*pool[BK_MAX + 1];	/* + the wait pool */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -82,8 +88,8 @@ int	 backend_timeout_ms(enum backend_id b);
 /* ---- ops.c -------------------------------------------------------------- */
 
 enum reply_kind {
-	R_ERR, R_NONE, R_ENTRY, R_ATTR, R_OPEN, R_CREATE, R_BUF, R_WRITE,
-	R_STATFS,
+	R_ERR, R_NONE, R_ENTRY, R_ATTR, R_OPEN, R_CREATE, R_BUF, R_LINK,
+	R_WRITE, R_STATFS,
 };
 
 struct op {
@@ -128,6 +134,12 @@ struct op {
 	struct op		*next;		/* pool queue */
 };
 
+/* A pending directory (NK_PENDING) was created in the cluster: the same
+ * inode becomes row (a shell inside it keeps its working directory), its
+ * local entry goes, and the kernel forgets its files' old rows. */
+struct inode;
+void	 pending_resolved(struct inode *dir, enum node_id row, const char *arg);
+
 /* Run by pools: the blocking run, and failing an op that never ran. */
 void	 op_run_blocking(struct op *op);
 void	 op_fail(struct op *op, int err);
@@ -146,6 +158,8 @@ int	 inval_start(struct fuse_session *se);
 void	 inval_stop(void);
 void	 inval_inode(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
+/* The node at a mount-relative path, and its name in its parent. */
+void	 inval_fspath(const char *fspath);
 
 /* ---- log.c -------------------------------------------------------------- */
 
@@ -154,6 +168,33 @@ void	 log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line per change the mount makes (DESIGN 6): who, what, result. */
 void	 log_change(const struct op *op, const char *path, const char *sent,
 	    int result, const char *words);
+
+/* ---- shared.c ------------------------------------------------------------ */
+
+/* State shared by every open of one node (an app's merged log, a topic's
+ * messages), found by key, since fstat comes without a file handle.  An
+ * object starts with struct shared; init runs under the registry's lock
+ * for a new one, fini when the last reference is put. */
+struct shared {
+	struct shared	*next;		/* guarded by the registry's lock */
+	int		 refs;		/* guarded by the registry's lock */
+	char		*key;
+};
+
+struct registry {
+	pthread_mutex_t	 lock;
+	struct shared	*head;		/* guarded by lock */
+	size_t		 size;		/* of the whole object */
+	int		(*init)(struct shared *s);
+	void		(*fini)(struct shared *s);
+};
+
+#define REGISTRY_INIT(type, init, fini) \
+	{ PTHREAD_MUTEX_INITIALIZER, NULL, sizeof(type), (init), (fini) }
+
+/* The object of key, referenced (made if create), or NULL. */
+struct shared *shared_get(struct registry *r, const char *key, int create);
+void	 shared_put(struct registry *r, struct shared *s);
 
 /* ---- tree_marathon.c ---------------------------------------------------- */
 
@@ -165,6 +206,12 @@ void	 tree_marathon_stop(void);
 int	 tree_zk_start(void);
 void	 tree_zk_shutdown(void);
 void	 tree_zk_stop(void);
+
+/* ---- tree_kafka.c ------------------------------------------------------- */
+
+int	 tree_kafka_start(void);
+void	 tree_kafka_shutdown(void);
+void	 tree_kafka_stop(void);
 
 /* ---- tree_mesos.c --------------------------------------------------------- */
 

@@ -11,10 +11,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
+#include "inode.h"
 
 struct inval {
 	uint64_t	 ino;		/* inval_inode, or parent for an entry */
@@ -128,4 +130,30 @@ void
 inval_entry(uint64_t parent, const char *name)
 {
 	push(parent, name);
+}
+
+/* A node by mount-relative path: its inode, and its name in its parent
+ * (which may now be another kind of node, or none). */
+void
+inval_fspath(const char *fspath)
+{
+	char parent[4096], *slash;
+	struct inode *in, *pin;
+
+	if ((in = itab_lookup_path(fspath)) != NULL) {
+		inval_inode(in->ino);
+		itab_put(in);
+	}
+	snprintf(parent, sizeof(parent), "%s", fspath);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if ((pin = itab_lookup_path(parent)) != NULL) {
+		/* The name may now be another kind of node, or none. */
+		if (node_row(pin->row)->kind == NK_DIR) {
+			inval_entry(pin->ino, slash + 1);
+			inval_inode(pin->ino);
+		}
+		itab_put(pin);
+	}
 }

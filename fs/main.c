@@ -70,6 +70,27 @@ static const struct fuse_opt spec[] = {
 static int want_help, want_version, want_nodes;
 static char *mountpoint_arg;	/* the first non-option argument */
 
+/* A librdkafka property for every Kafka handle ("name=value"). */
+static int
+add_kafka_prop(struct options *o, const char *prop)
+{
+	char **np;
+
+	if (strchr(prop, '=') == NULL || prop[0] == '=') {
+		fprintf(stderr, "archonfs: kafka.%s: give a librdkafka property as "
+		    "kafka.NAME=VALUE\n", prop);
+		return -1;
+	}
+	if ((np = realloc(o->kafka_props, (o->nkafka_props + 1) *
+	    sizeof(*np))) == NULL)
+		return -1;
+	o->kafka_props = np;
+	if ((np[o->nkafka_props] = strdup(prop)) == NULL)
+		return -1;
+	o->nkafka_props++;
+	return 0;
+}
+
 static int
 opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -93,6 +114,10 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_ALLOW_OTHER:
 		o->allow_other = 1;
 		return 1;
+	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "kafka.", 6) == 0)
+			return add_kafka_prop(o, arg + 6) == 0 ? 0 : -1;
+		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		/* Checked by us before libfuse's realpath() can fail on it
 		 * with less helpful words. */
@@ -111,19 +136,24 @@ usage(const char *prog)
 "usage: %s [options] MOUNTPOINT\n"
 "\n"
 "Mount a cluster as files: Marathon apps under apps/, deployments under\n"
-"deployments/.  Read files for state; write them to change the cluster.\n"
+"deployments/, ZooKeeper under zk/, Kafka topics and consumer groups under\n"
+"topics/ and groups/.  Read files for state; write them to change the\n"
+"cluster.\n"
 "\n"
 "backends (each one given adds its subtree):\n"
 "  --marathon URL[,URL...]   Marathon; several URLs fail over in order\n"
 "  --mesos URL               Mesos master (default: from Marathon's /v2/info)\n"
 "  --zk HOST:PORT[,..][/ROOT]   ZooKeeper; ROOT becomes zk/\n"
-"  --kafka HOST:PORT[,...]   Kafka bootstrap brokers (not in this build yet)\n"
+"  --kafka HOST:PORT[,...]   Kafka bootstrap brokers\n"
 "\n"
 "options (-o a,b,c):\n"
 "  -o ro                     refuse every write (EROFS)\n"
 "  -o allow_other            let other users in (needs user_allow_other)\n"
 "  -o credentials=FILE       mode 0600 file: marathon.user=, marathon.password=,\n"
-"                            zk.user=, zk.password= (ZooKeeper digest auth)\n"
+"                            zk.user=, zk.password= (ZooKeeper digest auth),\n"
+"                            kafka.NAME= (librdkafka properties)\n"
+"  -o kafka.NAME=VALUE       any librdkafka property (SASL, TLS); secret ones\n"
+"                            are never shown (a comma in VALUE: write \\,)\n"
 "  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"
 "  -o timeout=SECONDS        deadline of every backend call (default 5)\n"
 "  -o ttl=SECONDS            re-read state at least this often (default 5)\n"
@@ -146,7 +176,7 @@ load_credentials(struct options *o)
 	struct creds cr;
 	struct stat st;
 	FILE *f;
-	int fd;
+	int fd, i;
 
 	if (o->credentials == NULL) {
 		const char *u = getenv("ARCHONFS_MARATHON_USER");
@@ -174,6 +204,11 @@ load_credentials(struct options *o)
 	}
 	creds_parse(f, &cr);
 	fclose(f);
+	for (i = 0; i < cr.nkafka; i++)
+		if (add_kafka_prop(o, cr.kafka[i]) != 0) {
+			creds_wipe(&cr);
+			return -1;
+		}
 	o->marathon_userpwd = creds_join(cr.marathon_user, cr.marathon_password);
 	o->zk_auth = creds_join(cr.zk_user, cr.zk_password);
 	creds_wipe(&cr);
@@ -264,18 +299,16 @@ main(int argc, char *argv[])
 		    "usage: archonfs [options] MOUNTPOINT (archonfs --help)\n");
 		goto out;
 	}
-	if (fs.opt.marathon == NULL && fs.opt.zk == NULL)
+	if (fs.opt.marathon == NULL && fs.opt.zk == NULL && fs.opt.kafka == NULL)
 		fprintf(stderr, "archonfs: no backend given (--marathon URL, --zk "
-		    "HOSTS): the tree will only hold README and .archonfs/\n");
+		    "HOSTS, --kafka BROKERS): the tree will only hold README and "
+		    ".archonfs/\n");
 	if (fs.opt.zk_datafile && (strchr(fs.opt.zk_datafile, '/') ||
 	    !fs.opt.zk_datafile[0] || local_scratch_name(fs.opt.zk_datafile))) {
 		fprintf(stderr, "archonfs: zk_datafile must be a plain name that is "
 		    "not an editor scratch name (not .x, x~, digits...)\n");
 		goto out;
 	}
-	if (fs.opt.kafka)
-		fprintf(stderr, "archonfs: --kafka is not supported by this build "
-		    "yet; ignoring it\n");
 	if (fs.opt.timeout <= 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
 	    fs.opt.workers > 256) {
 		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
@@ -315,7 +348,8 @@ main(int argc, char *argv[])
 		goto out;
 	for (i = 0; i < BK_MAX; i++)
 		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" :
-		    i == BK_MESOS ? "mesos" : i == BK_ZK ? "zookeeper" : "local",
+		    i == BK_MESOS ? "mesos" : i == BK_ZK ? "zookeeper" :
+		    i == BK_KAFKA ? "kafka" : "local",
 		    i == BK_NONE ? 2 : fs.opt.workers);
 	fs.pool[POOL_WAIT] = pool_new("wait", 16);
 	if (tree_marathon_start() != 0) {
@@ -328,6 +362,10 @@ main(int argc, char *argv[])
 	}
 	if (tree_zk_start() != 0) {
 		log_msg("cannot start the ZooKeeper backend");
+		goto out;
+	}
+	if (tree_kafka_start() != 0) {
+		log_msg("cannot start the Kafka backend");
 		goto out;
 	}
 	log_msg("mounted on %s%s%s", co.mountpoint,
@@ -349,11 +387,14 @@ out:
 		tree_mesos_shutdown();
 	if (fs.zk)
 		tree_zk_shutdown();
+	if (fs.kafka)
+		tree_kafka_shutdown();
 	for (i = 0; i <= BK_MAX; i++) {
 		pool_free(fs.pool[i]);
 		fs.pool[i] = NULL;
 	}
 	inval_stop();
+	tree_kafka_stop();
 	tree_zk_stop();
 	tree_mesos_stop();
 	tree_marathon_stop();
@@ -379,6 +420,11 @@ out:
 	free(fs.opt.mesos);
 	free(fs.opt.zk);
 	free(fs.opt.kafka);
+	for (i = 0; i < (int)fs.opt.nkafka_props; i++) {
+		explicit_bzero(fs.opt.kafka_props[i], strlen(fs.opt.kafka_props[i]));
+		free(fs.opt.kafka_props[i]);
+	}
+	free(fs.opt.kafka_props);
 	free(fs.opt.credentials);
 	free(co.mountpoint);
 	free(mountpoint_arg);

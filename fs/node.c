@@ -324,6 +324,146 @@ const struct node_type node_table[N_COUNT] = {
 	    .doc = "A directory znode's own data, listed when it has any (the "
 		"name is -o zk_datafile, default _data); read and written like a "
 		"file znode." },
+	[N_TOPICS] = { .id = N_TOPICS, .name = "topics", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_KAFKA,
+	    .flags = NF_ERRFILE, .list = topics_list, .match = topics_match,
+	    .mkdir = topics_mkdir,
+	    .doc = "Kafka's topics, one directory each.  mkdir makes a pending "
+		"topic (created when its partitions or topic.json is written); "
+		"the name must follow Kafka's rule (letters, digits, '.', '_', "
+		"'-'; at most 249)." },
+	[N_TOPIC] = { .id = N_TOPIC, .doc_name = "<topic>", .parent = N_TOPICS,
+	    .kind = NK_DIR, .mode = DIR_RW, .backend = BK_KAFKA,
+	    .flags = NF_SCRATCH | NF_ERRFILE,
+	    .doc = "One topic.  rm and rmdir are refused (EPERM): delete it with "
+		"`echo delete > ctl`." },
+	[N_TOPIC_JSON] = { .id = N_TOPIC_JSON, .name = "topic.json",
+	    .parent = N_TOPIC, .kind = NK_DOC, .mode = F_RW, .backend = BK_KAFKA,
+	    .read = topic_json_read, .write = topic_json_write,
+	    .doc = "name, partitions, replication_factor, config (the topic's "
+		"overrides; the defaults are in config/) and partition_info "
+		"(per partition: leader, replicas, isr).  Writing it applies "
+		"what changed when the writer is done: more partitions "
+		"(CreatePartitions), the config overrides as written (a key "
+		"left out goes back to its default).  Both are checked by the "
+		"broker (validate-only) before either is applied.  Fewer "
+		"partitions, another replication factor or an unknown or "
+		"read-only config is EINVAL; unchanged text sends nothing." },
+	[N_TOPIC_PARTS] = { .id = N_TOPIC_PARTS, .name = "partitions",
+	    .parent = N_TOPIC, .kind = NK_VALUE, .mode = F_RW, .backend = BK_KAFKA,
+	    .read = topic_parts_read, .write = topic_parts_write,
+	    .doc = "The partition count.  Writing a larger number adds "
+		"partitions; a smaller one is EINVAL (Kafka cannot remove "
+		"partitions); the same number sends nothing." },
+	[N_TOPIC_CONFIG] = { .id = N_TOPIC_CONFIG, .name = "config",
+	    .parent = N_TOPIC, .kind = NK_DIR, .mode = DIR_RW,
+	    .backend = BK_KAFKA, .flags = NF_SCRATCH | NF_ERRFILE,
+	    .list = tconfig_list, .match = tconfig_match,
+	    .create = tconfig_create,
+	    .doc = "Every config DescribeConfigs returns for the topic, one file "
+		"each.  A new name is EINVAL: Kafka has a fixed set of topic "
+		"configs." },
+	[N_TCONFIG] = { .id = N_TCONFIG, .doc_name = "<key>",
+	    .parent = N_TOPIC_CONFIG, .kind = NK_VALUE, .mode = F_RW,
+	    .backend = BK_KAFKA, .read = tconfig_read, .write = tconfig_write,
+	    .rm_hint = "a config is not removed: `echo unset config KEY > ctl` "
+		"in the topic's directory puts it back to its default",
+	    .doc = "The config's value; mtime is not tracked.  Writing sets it "
+		"on the topic (AlterConfigs, sending the other overrides "
+		"along, as that call replaces them all); a value the broker "
+		"refuses is EINVAL with its words in .error.  Reset it with "
+		"`echo unset config KEY > ctl`." },
+	[N_TCONFIG_RO] = { .id = N_TCONFIG_RO, .doc_name = "<key>",
+	    .parent = N_TOPIC_CONFIG, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_KAFKA, .read = tconfig_read,
+	    .doc = "A config the broker reports read-only (mode 0444), or a "
+		"sensitive one, whose value is never shown (empty)." },
+	[N_TOPIC_OFFSETS] = { .id = N_TOPIC_OFFSETS, .name = "offsets",
+	    .parent = N_TOPIC, .kind = NK_FILE, .mode = F_RO, .backend = BK_KAFKA,
+	    .read = topic_offsets_read,
+	    .doc = "Per partition, tab-separated under a header: partition, low "
+		"and high watermark, messages (high - low); then the total.  "
+		"Asked of the partition leaders at each open." },
+	[N_TOPIC_MESSAGES] = { .id = N_TOPIC_MESSAGES, .name = "messages",
+	    .parent = N_TOPIC, .kind = NK_STREAM, .mode = F_RO,
+	    .backend = BK_KAFKA, .sopen = messages_open, .ssize = messages_size,
+	    .sread = messages_read, .sclose = messages_close,
+	    .doc = "New messages as they arrive, one line each: "
+		"\"PARTITION/OFFSET KEY VALUE\", where a missing key is \"-\" and "
+		"bytes that are not printable UTF-8 (and newlines, tabs, "
+		"backslashes, spaces in a key) are written as \\xHH, \\n, \\t, "
+		"\\\\.  It starts empty at the first open (no group, nothing "
+		"committed) and grows while someone has it open, so tail -f "
+		"follows the topic; opens at the same time share it.  The last "
+		"16 MiB are kept." },
+	[N_TOPIC_CTL] = { .id = N_TOPIC_CTL, .name = "ctl", .parent = N_TOPIC,
+	    .kind = NK_CTL, .mode = F_RW, .backend = BK_KAFKA,
+	    .read = topic_ctl_read, .write = topic_ctl_write,
+	    .doc = "Commands, one per write: delete (DeleteTopics: the topic "
+		"and its messages are gone); unset config KEY (back to the "
+		"default).  Reading lists them." },
+	[N_TOPIC_GROUPS] = { .id = N_TOPIC_GROUPS, .name = "groups",
+	    .parent = N_TOPIC, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_KAFKA, .list = tgroups_list, .match = tgroups_match,
+	    .doc = "The consumer groups of this topic: those with a member "
+		"assigned one of its partitions or an offset committed on it." },
+	[N_TOPIC_GROUP] = { .id = N_TOPIC_GROUP, .doc_name = "<group>",
+	    .parent = N_TOPIC_GROUPS, .kind = NK_LINK, .mode = 0777,
+	    .backend = BK_KAFKA, .read = tgroup_link_read,
+	    .doc = "A symbolic link to ../../../groups/<group>." },
+	[N_TPENDING] = { .id = N_TPENDING, .doc_name = "<new-topic>",
+	    .parent = N_TOPICS, .kind = NK_PENDING, .mode = DIR_RW,
+	    .backend = BK_KAFKA, .flags = NF_LOCAL | NF_SCRATCH | NF_ERRFILE,
+	    .doc = "A directory made by mkdir under topics/: exists only in this "
+		"mount until partitions or topic.json is written, which creates "
+		"the topic (CreateTopics); rmdir drops it." },
+	[N_TPENDING_JSON] = { .id = N_TPENDING_JSON, .name = "topic.json",
+	    .parent = N_TPENDING, .kind = NK_DOC, .mode = F_RW,
+	    .backend = BK_KAFKA, .read = tpending_json_read,
+	    .write = tpending_json_write,
+	    .doc = "A template; writing {\"partitions\":N, "
+		"\"replication_factor\":R, \"config\":{...}} creates the topic "
+		"(partitions is required; without replication_factor: the "
+		"number of brokers, at most 3).  A \"name\" must match the "
+		"directory." },
+	[N_TPENDING_PARTS] = { .id = N_TPENDING_PARTS, .name = "partitions",
+	    .parent = N_TPENDING, .kind = NK_VALUE, .mode = F_RW,
+	    .backend = BK_KAFKA, .read = empty_read, .write = tpending_parts_write,
+	    .doc = "Writing a count creates the topic with that many partitions "
+		"and the default replication factor." },
+
+	[N_KGROUPS] = { .id = N_KGROUPS, .name = "groups", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_KAFKA,
+	    .list = kgroups_list, .match = kgroups_match,
+	    .doc = "Kafka's consumer groups (ListConsumerGroups), one directory "
+		"each." },
+	[N_KGROUP] = { .id = N_KGROUP, .doc_name = "<group>",
+	    .parent = N_KGROUPS, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_KAFKA,
+	    .doc = "One consumer group." },
+	[N_KGROUP_STATE] = { .id = N_KGROUP_STATE, .name = "state",
+	    .parent = N_KGROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_KAFKA, .read = kgroup_state_read,
+	    .doc = "The group's state as the coordinator reports it: Stable, "
+		"PreparingRebalance, CompletingRebalance, Empty or Dead." },
+	[N_KGROUP_MEMBERS] = { .id = N_KGROUP_MEMBERS, .name = "members",
+	    .parent = N_KGROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_KAFKA, .read = kgroup_members_read,
+	    .doc = "One member per line, tab-separated under a header: client "
+		"id, host, assigned partitions (TOPIC/PARTITION, comma-"
+		"separated), member id." },
+	[N_KGROUP_LAG] = { .id = N_KGROUP_LAG, .name = "lag",
+	    .parent = N_KGROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_KAFKA, .read = kgroup_lag_read,
+	    .doc = "Per topic and partition the group committed on, "
+		"tab-separated under a header: committed offset, high "
+		"watermark, lag (high - committed); then the total lag.  "
+		"Offsets and watermarks are asked at each open." },
+	[N_KGROUP_OFFSETS] = { .id = N_KGROUP_OFFSETS, .name = "offsets",
+	    .parent = N_KGROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_KAFKA, .read = kgroup_offsets_read,
+	    .doc = "The committed offsets (OffsetFetch): topic, partition, "
+		"offset, one per line under a header." },
 	[N_ERROR] = { .id = N_ERROR, .name = ".error", .parent = N_APP,
 	    .kind = NK_FILE, .mode = F_RO, .read = error_read,
 	    .doc = "In every directory that takes writes: the last refusal in "
@@ -333,8 +473,8 @@ const struct node_type node_table[N_COUNT] = {
 	    .parent = N_APP, .kind = NK_SCRATCH, .mode = F_RW,
 	    .flags = NF_LOCAL,
 	    .doc = "Editor and tool scratch files (.x.swp, 4913, x~, sedXXXXXX, "
-		"#x#, *.tmp, *.bak, *.rejected) in app, env, labels, deployment "
-		"and zk directories: kept in memory, never sent; renaming one "
+		"#x#, *.tmp, *.bak, *.rejected) in app, env, labels, deployment, "
+		"zk, topic and topic config directories: kept in memory, never sent; renaming one "
 		"over a file writes that file.  FILE.rejected holds the text of "
 		"a refused document." },
 };
@@ -362,6 +502,7 @@ kind_name(enum node_kind k)
 		[NK_DOC] = "document", [NK_CTL] = "ctl", [NK_WAIT] = "wait",
 		[NK_STREAM] = "stream",
 		[NK_SCRATCH] = "scratch", [NK_PENDING] = "pending",
+		[NK_LINK] = "link",
 	};
 
 	return names[k];

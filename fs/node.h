@@ -23,7 +23,7 @@
 #include "../backends/buf.h"
 #include "../backends/snapcache.h"	/* E_WOULDBLOCK */
 
-enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_ZK, BK_MAX };
+enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_ZK, BK_KAFKA, BK_MAX };
 
 enum node_kind {
 	NK_DIR,		/* directory: fixed rows plus generated members */
@@ -35,6 +35,7 @@ enum node_kind {
 	NK_STREAM,	/* growing file: true size from the backend, read by offset */
 	NK_SCRATCH,	/* local in-memory file (editor scratch), never sent anywhere */
 	NK_PENDING,	/* local directory made by mkdir, not yet created in the cluster */
+	NK_LINK,	/* symbolic link; read renders its target */
 };
 
 /* Row ids.  The order is the table's order in node.c. */
@@ -56,6 +57,12 @@ enum node_id {
 	N_DEPLOYMENTS, N_DEPLOYMENT, N_DEP_JSON, N_DEP_STATUS, N_DEP_WAIT,
 	N_DEP_CTL,
 	N_ZK, N_ZDIR, N_ZFILE, N_ZEPHEMERAL, N_ZDATA,
+	N_TOPICS, N_TOPIC, N_TOPIC_JSON, N_TOPIC_PARTS, N_TOPIC_CONFIG,
+	N_TCONFIG, N_TCONFIG_RO, N_TOPIC_OFFSETS, N_TOPIC_MESSAGES, N_TOPIC_CTL,
+	N_TOPIC_GROUPS, N_TOPIC_GROUP,
+	N_TPENDING, N_TPENDING_JSON, N_TPENDING_PARTS,
+	N_KGROUPS, N_KGROUP, N_KGROUP_STATE, N_KGROUP_MEMBERS, N_KGROUP_LAG,
+	N_KGROUP_OFFSETS,
 	N_ERROR,
 	N_SCRATCH,
 	N_COUNT
@@ -95,7 +102,7 @@ struct node_type {
 	int	(*create)(struct nctx *c, const char *name, enum node_id *row);
 
 	/* Files: render the content (also gives st_size and, via c->mtime_ms,
-	 * st_mtime). */
+	 * st_mtime); links: render the target. */
 	int	(*read)(struct nctx *c, struct buf *out);
 	/* NK_VALUE, NK_CTL: apply one write(2); NK_DOC: apply the document. */
 	int	(*write)(struct nctx *c, const char *p, size_t n);

@@ -25,6 +25,8 @@
  *             every time (attribute timeout 0, so tail -f's fstat polls
  *             see growth), reads go to the backend by offset (direct
  *             I/O), and nothing is ever loaded whole.
+ *   NK_LINK   a symbolic link whose target the read handler renders
+ *             (readlink); the kernel follows it, so it is never opened.
  *   NK_SCRATCH, NK_PENDING, NF_LOCAL rows
  *             live in the local store (local.c) only.
  *
@@ -109,6 +111,8 @@ backend_enabled(enum backend_id b)
 		return FS->mesos != NULL;
 	case BK_ZK:
 		return FS->zk != NULL;
+	case BK_KAFKA:
+		return FS->kafka != NULL;
 	default:
 		return 0;
 	}
@@ -235,6 +239,7 @@ static int
 resolve(struct nctx *pc, const char *name, enum node_id *row, char **arg)
 {
 	const struct node_type *fixed;
+	enum node_id pending;
 	struct lentry *le;
 	char path[4096];
 	int rc;
@@ -249,16 +254,17 @@ resolve(struct nctx *pc, const char *name, enum node_id *row, char **arg)
 	if ((le = local_get(path)) != NULL) {
 		*row = le->row;
 		local_put(le);
-		if (*row != N_PENDING || pc->t->match == NULL)
+		if (node_row(*row)->kind != NK_PENDING || pc->t->match == NULL)
 			return 0;
 		/* A pending directory yields once the cluster has the real
 		 * thing (created through this mount or by anyone else). */
+		pending = *row;
 		rc = pc->t->match(pc, name, row, arg);
 		if (rc == 0) {
 			local_remove_one(path);
 			return 0;
 		}
-		*row = N_PENDING;
+		*row = pending;
 		return rc == -ENOENT ? 0 : rc;
 	}
 	fixed = node_fixed_child(pc->t->id, name);
@@ -313,6 +319,15 @@ node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 		st->st_mode = S_IFREG | t->mode;
 		st->st_nlink = 1;
 		break;
+	case NK_LINK:
+		if ((rc = t->read(c, &b)) < 0)
+			goto done;
+		rc = 0;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = (off_t)b.len;
+		st->st_ino = ino;
+		goto done;	/* a link's mode is not a permission: ro keeps it */
 	case NK_STREAM:
 		c->mtime_ms = 0;
 		if ((rc = t->ssize(c, NULL, &st->st_size)) < 0)
@@ -485,6 +500,9 @@ op_finish(struct op *op, int rc)
 		break;
 	case R_BUF:
 		fuse_reply_buf(op->req, op->rbuf, op->rlen);
+		break;
+	case R_LINK:
+		fuse_reply_readlink(op->req, op->rbuf);
 		break;
 	case R_WRITE:
 		fuse_reply_write(op->req, op->wcount);
@@ -708,6 +726,56 @@ fill_entry(struct fuse_entry_param *e, struct inode *in, const struct stat *st)
 	e->entry_timeout = FS->opt.entry_timeout;
 }
 
+/*
+ * Lookups that ran out of time, remembered for a moment.  When the kernel
+ * revalidates a cached name and the LOOKUP fails, it drops the name and
+ * looks it up again at once: without this, a backend that is down would
+ * cost every cat two deadlines instead of one.
+ */
+#define LFAIL_SLOTS	64
+#define LFAIL_MS	1000
+
+static pthread_mutex_t lfail_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t	 parent;
+	char		 name[64];
+	int		 err;
+	int64_t		 at;
+} lfail[LFAIL_SLOTS];		/* guarded by lfail_lock */
+
+static int
+lookup_failed(uint64_t parent, const char *name)
+{
+	int i, rc = 0;
+
+	pthread_mutex_lock(&lfail_lock);
+	for (i = 0; i < LFAIL_SLOTS; i++)
+		if (lfail[i].at && lfail[i].parent == parent &&
+		    now_ms() - lfail[i].at < LFAIL_MS &&
+		    strcmp(lfail[i].name, name) == 0)
+			rc = lfail[i].err;
+	pthread_mutex_unlock(&lfail_lock);
+	return rc;
+}
+
+static void
+lookup_failed_set(uint64_t parent, const char *name, int err)
+{
+	int i, slot = 0;
+
+	if (strlen(name) >= sizeof(lfail[0].name))
+		return;
+	pthread_mutex_lock(&lfail_lock);
+	for (i = 0; i < LFAIL_SLOTS; i++)
+		if (lfail[i].at < lfail[slot].at)
+			slot = i;	/* the oldest */
+	lfail[slot].parent = parent;
+	snprintf(lfail[slot].name, sizeof(lfail[slot].name), "%s", name);
+	lfail[slot].err = err;
+	lfail[slot].at = now_ms();
+	pthread_mutex_unlock(&lfail_lock);
+}
+
 static int
 do_lookup(struct op *op)
 {
@@ -718,6 +786,8 @@ do_lookup(struct op *op)
 	char *arg = NULL;
 	int rc;
 
+	if ((rc = lookup_failed(op->ino, op->name)) != 0)
+		return rc;
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
 	ctx_init(&pc, op, parent);
@@ -736,6 +806,8 @@ do_lookup(struct op *op)
 	op->rkind = R_ENTRY;
 	itab_put(in);
 out:
+	if (rc == -ETIMEDOUT)
+		lookup_failed_set(op->ino, op->name, rc);
 	ctx_done(&cc);
 	ctx_done(&pc);
 	free(arg);
@@ -1093,7 +1165,8 @@ do_readdir(struct op *op, int plus)
 			fill_entry(&e, in, &d->st);
 			itab_put(in);
 		} else {
-			e.attr.st_mode = is_dir(node_row(d->row)) ? S_IFDIR : S_IFREG;
+			e.attr.st_mode = is_dir(node_row(d->row)) ? S_IFDIR :
+			    node_row(d->row)->kind == NK_LINK ? S_IFLNK : S_IFREG;
 			e.attr.st_ino = fnv1a(FNV_INIT, name, strlen(name)) | 1;
 		}
 		if (plus)
@@ -1216,6 +1289,9 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 	case NK_DIR:
 	case NK_PENDING:
 		rc = -EISDIR;
+		goto fail;
+	case NK_LINK:
+		rc = -ELOOP;	/* only O_NOFOLLOW opens reach a link */
 		goto fail;
 	case NK_SCRATCH:
 		if ((h->le = local_get(c.path)) == NULL) {
@@ -2087,7 +2163,7 @@ do_rename(struct op *op)
 			goto out;
 		}
 		if ((rc = local_rename(spath, dpath)) == 0)
-			rename_inode(sp, op->name, dp, op->name2, N_PENDING);
+			rename_inode(sp, op->name, dp, op->name2, srow);
 		goto out;
 	}
 	rc = refuse_msg(op, sp, op->name, EPERM, "cannot rename '%s': cluster "
@@ -2120,6 +2196,71 @@ ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	op->flags = (int)flags;
 	op_start(op);
+}
+
+/* ---- pending directories ------------------------------------------------- */
+
+void
+pending_resolved(struct inode *d, enum node_id row, const char *arg)
+{
+	enum node_id old = d->row;
+	const struct node_type *t, *real;
+	char dir[4096], path[4096];
+	struct inode *ch;
+	int i;
+
+	if (itab_path(d, dir, sizeof(dir)) != 0)
+		return;
+	local_remove_one(dir);
+	itab_retype(d, row, arg);
+	inval_inode(d->ino);
+	/* Its files (app.json, partitions...) are the real ones now too: an
+	 * open one keeps working, and the next lookup finds the real row. */
+	for (i = 1; i < N_COUNT; i++) {
+		t = node_row((enum node_id)i);
+		if (t->parent != old || t->name == NULL)
+			continue;
+		if (path_join(path, sizeof(path), dir, t->name) == 0 &&
+		    (ch = itab_lookup_path(path)) != NULL) {
+			if ((real = node_fixed_child(row, t->name)) != NULL)
+				itab_retype(ch, real->id, NULL);
+			inval_inode(ch->ino);
+			itab_put(ch);
+		}
+		inval_entry(d->ino, t->name);
+	}
+}
+
+/* ---- links ---------------------------------------------------------------- */
+
+static int
+do_readlink(struct op *op)
+{
+	struct buf b = BUF_INIT(4096);
+	struct inode *in;
+	struct nctx c;
+	int rc;
+
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&c, op, in);
+	if (c.t->kind != NK_LINK)
+		rc = -EINVAL;
+	else if ((rc = c.t->read(&c, &b)) >= 0 && (rc = b.err) == 0 &&
+	    (op->rbuf = strdup(buf_str(&b))) != NULL)
+		op->rkind = R_LINK;
+	else if (rc == 0)
+		rc = -ENOMEM;
+	ctx_done(&c);
+	buf_free(&b);
+	itab_put(in);
+	return rc < 0 ? rc : 0;
+}
+
+static void
+ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	op_start(op_ino(req, do_readlink, "readlink", ino, NULL));
 }
 
 /* ---- the rest -------------------------------------------------------------- */
@@ -2159,6 +2300,7 @@ const struct fuse_lowlevel_ops archonfs_ops = {
 	.forget		= ll_forget,
 	.forget_multi	= ll_forget_multi,
 	.getattr	= ll_getattr,
+	.readlink	= ll_readlink,
 	.setattr	= ll_setattr,
 	.opendir	= ll_opendir,
 	.readdir	= ll_readdir,

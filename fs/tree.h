@@ -2,7 +2,9 @@
  * tree.h: the handlers the node table (node.c) points at.
  *
  * tree_meta.c: the backend-independent nodes (README, .archonfs/, .error);
- * tree_marathon.c: apps/ and deployments/, on top of backends/marathon.h.
+ * tree_marathon.c: apps/ and deployments/, on top of backends/marathon.h;
+ * tree_mesos.c: logs and sandboxes; tree_zk.c: zk/; tree_kafka.c: topics/
+ * and groups/.
  * Each handler has the signature of its column in struct node_type.
  */
 #ifndef ARCHONFS_TREE_H
@@ -65,6 +67,39 @@ int	zk_file_read(struct nctx *c, struct buf *out);
 int	zk_file_write(struct nctx *c, const char *p, size_t n);
 int	zk_file_remove(struct nctx *c);
 void	zk_file_opened(struct nctx *c);
+
+/* tree_kafka.c */
+int	topics_list(struct nctx *c, struct dirfill *f);
+int	topics_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	topics_mkdir(struct nctx *c, const char *name, enum node_id *row);
+int	topic_json_read(struct nctx *c, struct buf *out);
+int	topic_json_write(struct nctx *c, const char *p, size_t n);
+int	topic_parts_read(struct nctx *c, struct buf *out);
+int	topic_parts_write(struct nctx *c, const char *p, size_t n);
+int	tpending_parts_write(struct nctx *c, const char *p, size_t n);
+int	tpending_json_read(struct nctx *c, struct buf *out);
+int	tpending_json_write(struct nctx *c, const char *p, size_t n);
+int	tconfig_list(struct nctx *c, struct dirfill *f);
+int	tconfig_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	tconfig_create(struct nctx *c, const char *name, enum node_id *row);
+int	tconfig_read(struct nctx *c, struct buf *out);
+int	tconfig_write(struct nctx *c, const char *p, size_t n);
+int	topic_offsets_read(struct nctx *c, struct buf *out);
+int	messages_open(struct nctx *c, void **state);
+int	messages_size(struct nctx *c, void *state, off_t *size);
+ssize_t	messages_read(struct nctx *c, void *state, char *buf, size_t len, off_t off);
+void	messages_close(void *state);
+int	topic_ctl_read(struct nctx *c, struct buf *out);
+int	topic_ctl_write(struct nctx *c, const char *p, size_t n);
+int	tgroups_list(struct nctx *c, struct dirfill *f);
+int	tgroups_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	tgroup_link_read(struct nctx *c, struct buf *out);
+int	kgroups_list(struct nctx *c, struct dirfill *f);
+int	kgroups_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	kgroup_state_read(struct nctx *c, struct buf *out);
+int	kgroup_members_read(struct nctx *c, struct buf *out);
+int	kgroup_lag_read(struct nctx *c, struct buf *out);
+int	kgroup_offsets_read(struct nctx *c, struct buf *out);
 
 /* tree_mesos.c */
 int	log_open(struct nctx *c, void **state);

@@ -523,7 +523,7 @@ int
 pending_app_json_write(struct nctx *c, const char *p, size_t n)
 {
 	struct mara_write w;
-	char id[4096], dir[4096];
+	char id[4096];
 	struct inode *d;
 	int rc;
 
@@ -541,10 +541,7 @@ pending_app_json_write(struct nctx *c, const char *p, size_t n)
 	 * its working directory; the kernel only needs fresh attributes. */
 	for (d = c->node ? c->node->parent : NULL; d && d->parent &&
 	    d->row == N_PENDING; d = d->parent) {
-		if (itab_path(d, dir, sizeof(dir)) == 0)
-			local_remove_one(dir);
-		itab_retype(d, d == c->node->parent ? N_APP : N_GROUP, id);
-		inval_inode(d->ino);
+		pending_resolved(d, d == c->node->parent ? N_APP : N_GROUP, id);
 		/* The parent's id: strip the last segment. */
 		if (strrchr(id, '/') != id)
 			*strrchr(id, '/') = '\0';

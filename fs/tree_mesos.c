@@ -432,8 +432,7 @@ struct cursor {
 };
 
 struct follow {
-	int		 refs;		/* guarded by follows_lock */
-	struct follow	*next;		/* guarded by follows_lock */
+	struct shared	 sh;		/* key: "stream app" */
 	pthread_mutex_t	 lock;		/* guards everything below */
 	char		 app[1024];
 	char		 stream[8];
@@ -568,66 +567,53 @@ update(struct nctx *c, struct follow *f)
 	return ok == 0 && last ? last : 0;
 }
 
-static pthread_mutex_t follows_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct follow *follows;		/* guarded by follows_lock */
-
 static const char *
 stream_of(const struct nctx *c)
 {
 	return c->t->id == N_APP_STDERR ? "stderr" : "stdout";
 }
 
+static int
+follow_init(struct shared *s)
+{
+	struct follow *f = (struct follow *)s;
+	const char *sp = strchr(s->key, ' ');
+
+	if (sp == NULL || (f->lm = logmerge_new(MERGE_KEEP)) == NULL)
+		return -ENOMEM;
+	snprintf(f->stream, sizeof(f->stream), "%.*s", (int)(sp - s->key), s->key);
+	snprintf(f->app, sizeof(f->app), "%s", sp + 1);
+	pthread_mutex_init(&f->lock, NULL);
+	return 0;
+}
+
+static void
+follow_fini(struct shared *s)
+{
+	struct follow *f = (struct follow *)s;
+
+	logmerge_free(f->lm);
+	free(f->cur);
+	pthread_mutex_destroy(&f->lock);
+}
+
+static struct registry follows = REGISTRY_INIT(struct follow, follow_init,
+    follow_fini);
+
 /* The merged log of this node, referenced; made if create. */
 static struct follow *
 follow_get(struct nctx *c, int create)
 {
-	const char *app = ctx_arg(c, N_APP), *stream = stream_of(c);
-	struct follow *f;
+	char key[1100];
 
-	pthread_mutex_lock(&follows_lock);
-	for (f = follows; f; f = f->next)
-		if (strcmp(f->app, app) == 0 && strcmp(f->stream, stream) == 0)
-			break;
-	if (f == NULL && create && (f = calloc(1, sizeof(*f))) != NULL) {
-		pthread_mutex_init(&f->lock, NULL);
-		snprintf(f->app, sizeof(f->app), "%s", app);
-		snprintf(f->stream, sizeof(f->stream), "%s", stream);
-		if ((f->lm = logmerge_new(MERGE_KEEP)) == NULL) {
-			pthread_mutex_destroy(&f->lock);
-			free(f);
-			f = NULL;
-		} else {
-			f->next = follows;
-			follows = f;
-		}
-	}
-	if (f)
-		f->refs++;
-	pthread_mutex_unlock(&follows_lock);
-	return f;
+	snprintf(key, sizeof(key), "%s %s", stream_of(c), ctx_arg(c, N_APP));
+	return (struct follow *)shared_get(&follows, key, create);
 }
 
 static void
 follow_put(struct follow *f)
 {
-	struct follow **fp;
-
-	pthread_mutex_lock(&follows_lock);
-	if (--f->refs > 0) {
-		pthread_mutex_unlock(&follows_lock);
-		return;
-	}
-	for (fp = &follows; *fp; fp = &(*fp)->next) {
-		if (*fp == f) {
-			*fp = f->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&follows_lock);
-	logmerge_free(f->lm);
-	free(f->cur);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	shared_put(&follows, &f->sh);
 }
 
 int

@@ -10,6 +10,7 @@
 #include "inode.h"
 #include "local.h"
 #include "tree.h"
+#include "../backends/kafka.h"
 #include "../backends/marathon.h"
 #include "../backends/mesos.h"
 #include "../backends/zk.h"
@@ -40,7 +41,14 @@ readme_read(struct nctx *c, struct buf *out)
 		    "zk/                   ZooKeeper: a znode with children is a\n"
 		    "                      directory, one with data a file; edit, mkdir,\n"
 		    "                      rm as anywhere (writes check the version)\n");
-	if (!FS->marathon && !FS->zk)
+	if (FS->kafka)
+		buf_addstr(out,
+		    "topics/TOPIC/         Kafka: topic.json, partitions (echo 12 > grows),\n"
+		    "                      config/KEY, offsets, messages (tail -f),\n"
+		    "                      groups/ (who consumes it), ctl (delete)\n"
+		    "mkdir topics/NEW, then echo 6 > topics/NEW/partitions: creates a topic\n"
+		    "groups/GROUP/         consumer groups: state, members, lag, offsets\n");
+	if (!FS->marathon && !FS->zk && !FS->kafka)
 		buf_addstr(out, "(no backend configured: see archonfs --help)\n");
 	buf_addstr(out,
 	    ".archonfs/status      backends up or down, latency, cache state\n"
@@ -69,6 +77,10 @@ meta_status_read(struct nctx *c, struct buf *out)
 	if (FS->zk) {
 		zk_status(FS->zk, out);
 		pool_status(FS->pool[BK_ZK], out);
+	}
+	if (FS->kafka) {
+		kafka_status(FS->kafka, out);
+		pool_status(FS->pool[BK_KAFKA], out);
 	}
 	buf_addstr(out, "waits:\n");
 	pool_status(FS->pool[POOL_WAIT], out);
@@ -100,6 +112,7 @@ int
 meta_config_read(struct nctx *c, struct buf *out)
 {
 	const struct options *o = &FS->opt;
+	size_t i;
 
 	(void)c;
 	buf_addstr(out, "marathon: ");
@@ -111,6 +124,16 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_printf(out, "zk_datafile: %s\n", o->zk_datafile ? o->zk_datafile :
 	    "_data");
 	buf_printf(out, "kafka: %s\n", o->kafka ? o->kafka : "none");
+	for (i = 0; i < o->nkafka_props; i++) {
+		const char *eq = strchr(o->kafka_props[i], '=');
+		char name[256];
+
+		/* Whether it is secret goes by the name, never the value. */
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq -
+		    o->kafka_props[i]) : 0, o->kafka_props[i]);
+		buf_printf(out, "kafka.%s: %s\n", name, kafka_secret_property(name) ||
+		    eq == NULL ? "***" : eq + 1);
+	}
 	buf_printf(out, "credentials: %s\n", o->credentials ? o->credentials : "none");
 	buf_printf(out, "marathon_auth: %s\n", o->marathon_userpwd ? "***" : "none");
 	buf_printf(out, "ro: %s\n", o->ro ? "yes" : "no");
@@ -152,6 +175,8 @@ meta_refresh_write(struct nctx *c, const char *p, size_t n)
 	(void)n;
 	if (FS->marathon)
 		marathon_invalidate(FS->marathon);
+	if (FS->kafka)
+		kafka_invalidate(FS->kafka);
 	itab_walk(inval_all, NULL);
 	buf_addstr(&c->op->audit, "refresh: every cache dropped");
 	return 0;

@@ -378,30 +378,6 @@ zk_file_remove(struct nctx *c)
 /* ---- watches -> kernel invalidation --------------------------------------- */
 
 static void
-inval_path_entry(const char *fspath)
-{
-	char parent[4096], *slash;
-	struct inode *in, *pin;
-
-	if ((in = itab_lookup_path(fspath)) != NULL) {
-		inval_inode(in->ino);
-		itab_put(in);
-	}
-	snprintf(parent, sizeof(parent), "%s", fspath);
-	if ((slash = strrchr(parent, '/')) == NULL)
-		return;
-	*slash = '\0';
-	if ((pin = itab_lookup_path(parent)) != NULL) {
-		/* The name may now be another kind of node, or none. */
-		if (node_row(pin->row)->kind == NK_DIR) {
-			inval_entry(pin->ino, slash + 1);
-			inval_inode(pin->ino);
-		}
-		itab_put(pin);
-	}
-}
-
-static void
 inval_all(struct inode *in, void *arg)
 {
 	(void)arg;
@@ -425,7 +401,7 @@ on_change(void *arg, const char *path, int what)
 		return;
 	}
 	snprintf(fspath, sizeof(fspath), "zk%s", strcmp(path, "/") == 0 ? "" : path);
-	inval_path_entry(fspath);
+	inval_fspath(fspath);
 	if ((what & ZK_CH_DATA) && (in = itab_lookup_path(fspath)) != NULL) {
 		/* A directory's own data is its data file. */
 		is_dir = node_row(in->row)->kind == NK_DIR;
@@ -433,7 +409,7 @@ on_change(void *arg, const char *path, int what)
 		if (is_dir) {
 			snprintf(fspath + strlen(fspath), sizeof(fspath) -
 			    strlen(fspath), "/%s", datafile());
-			inval_path_entry(fspath);
+			inval_fspath(fspath);
 		}
 	}
 }

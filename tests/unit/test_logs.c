@@ -54,6 +54,17 @@ merge(void)
 	CHECK(n == 32 && memcmp(out + 29, "st\n", 3) == 0, "the window holds the last bytes");
 	logmerge_free(small);
 
+	small = logmerge_new(8);
+	logmerge_append(small, "0/1 k v\n", 8);
+	logmerge_append(small, "0/2 k w\n", 8);
+	CHECK(logmerge_size(small) == 16, "appended lines count in the size");
+	n = logmerge_read(small, out, 8, 8);
+	CHECK(n == 8 && memcmp(out, "0/2 k w\n", 8) == 0,
+	    "appended lines are read back as given, no prefix");
+	CHECK(logmerge_read(small, out, 8, 0) == -ENODATA,
+	    "and fall out of the window like merged ones");
+	logmerge_free(small);
+
 	lm = logmerge_new(1 << 20);
 	{
 		char *big = malloc(LOGMERGE_LINE_MAX + 10);
