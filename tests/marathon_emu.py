@@ -13,11 +13,13 @@ Usage:
                   [--deploy-seconds S] [--task-start-seconds S]
                   [--heartbeat-seconds S] [--legacy-task-ids]
                   [--mesos-master URL] [--mesos-leader-ui-url URL]
-                  [--mesos-agents N] [--sandbox-root DIR]
+                  [--mesos-agents N] [--agent-hostnames H1,H2,...] [--sandbox-root DIR]
 
 The same process runs the Mesos master and --mesos-agents agents (default 2)
 of the cluster, each on its own loopback port (tests/mesos_emu.py): the
-tasks' slaveId/host are those agents, frameworkId is the Marathon framework
+tasks' slaveId/host are those agents (hostnames agent-N.emu.local, or those
+--agent-hostnames gives; tasks go round robin to the agents an app's hostname
+constraints accept), frameworkId is the Marathon framework
 in that master, and /v2/info's mesos_leader_ui_url is http://127.0.0.1:MASTERPORT/.
 Sandboxes go to --sandbox-root (default: a temporary directory removed at exit).
 
@@ -30,6 +32,8 @@ Test-only control API (real Marathon has none of it; archonfs never calls it):
   POST   /_emu/events/close  close every open /v2/events stream
   POST   /_emu/tasks/fail    {"taskId":ID[,"message":M]}: the task fails (TASK_FAILED,
                              lastTaskFailure recorded, replacement launched)
+  POST   /_emu/tasks/health  {"taskId":ID,"alive":BOOL}: the task's health checks fail (or pass
+                             again): tasksUnhealthy, healthCheckResults, health_status_changed_event
   GET    /_emu/state         small summary {"apps":N,"tasks":N,"deployments":N,"subscribers":N}
   GET    /_emu/mesos         {"master":URL,"agents":[{"id","url","hostname",...}],"framework_id","sandbox_root"}
   GET    /_emu/mesos/requests  every request the master and agents received (DELETE clears;
@@ -859,7 +863,7 @@ def parse_embeds(values, prefixes):
 
 class Task(object):
     __slots__ = ("uuid", "inc", "app_id", "agent", "state", "staged", "started", "version",
-                 "ports", "legacy", "healthy_at", "seq")
+                 "ports", "legacy", "healthy_at", "seq", "sick_at")
     _seq = itertools.count()
 
     def __init__(self, app_id, agent, version, ports, inst_uuid=None, inc=1, legacy=False):
@@ -874,6 +878,7 @@ class Task(object):
         self.ports = ports
         self.legacy = legacy
         self.healthy_at = None
+        self.sick_at = None         # its health checks fail since (/_emu/tasks/health)
         self.seq = next(Task._seq)
 
     @property
@@ -1039,6 +1044,27 @@ def json_response(status, obj, headers=None):
 
 # --- the emulator -----------------------------------------------------------------
 
+def hostname_ok(spec, hostname):
+    """Whether an app's hostname constraints accept an agent: CLUSTER is
+    equality, LIKE and UNLIKE a regex that must (not) match the whole name;
+    other operators (UNIQUE, GROUP_BY, MAX_PER) and other fields do not
+    choose agents here."""
+    for c in (spec or {}).get("constraints") or []:
+        if len(c) < 3 or c[0] != "hostname":
+            continue
+        op, value = c[1], c[2]
+        try:
+            if op == "CLUSTER" and hostname != value:
+                return False
+            if op == "LIKE" and not re.fullmatch(value, hostname):
+                return False
+            if op == "UNLIKE" and re.fullmatch(value, hostname):
+                return False
+        except re.error:
+            return False
+    return True
+
+
 class Marathon(object):
     def __init__(self, opts, mesos=None, lock=None, knobs=None, knob_cond=None):
         self.opts = opts
@@ -1114,11 +1140,21 @@ class Marathon(object):
 
     # -- tasks --
 
-    def pick_agent(self):
+    def pick_agent(self, spec=None):
+        """The next agent, round robin, among those the app's hostname
+        constraints (CLUSTER, LIKE, UNLIKE) accept, as Marathon's offer
+        matching would.  Unlike Marathon, which keeps an instance waiting
+        while no offer matches, the emulator then places it anyway, on the
+        next agent: no test relies on unsatisfiable constraints."""
+        n = len(self.agents)
+        for _ in range(n):
+            a = self.agents[next(self.agent_rr)]
+            if hostname_ok(spec, a["host"]):
+                return a
         return self.agents[next(self.agent_rr)]
 
     def new_task(self, app, version, inst_uuid=None, inc=1, legacy=False, running=False):
-        agent = self.pick_agent()
+        agent = self.pick_agent(app.spec)
         t = Task(app.id, agent, version, self.ports.host(agent["host"], host_port_count(app.spec)),
                  inst_uuid, inc, legacy)
         if running:
@@ -1218,7 +1254,16 @@ class Marathon(object):
             d["servicePorts"] = spec_service_ports(app.spec) if app is not None else []
         d["ipAddresses"] = [{"ipAddress": t.agent["ip"], "protocol": "IPv4"}]
         hcs = (app.spec.get("healthChecks") or []) if app is not None else []
-        if hcs and t.healthy_at is not None:
+        if hcs and t.sick_at is not None:
+            ts = iso_ms(t.sick_at)
+            r = [("alive", False), ("consecutiveFailures", 1)]
+            if t.healthy_at is not None:
+                ok = iso_ms(t.healthy_at)
+                r += [("firstSuccess", ok), ("lastSuccess", ok)]
+            r += [("lastFailure", ts), ("lastFailureCause", "health check failed"),
+                  ("instanceId", t.instance_id)]
+            d["healthCheckResults"] = [collections.OrderedDict(r) for _ in hcs]
+        elif hcs and t.healthy_at is not None:
             ts = iso_ms(t.healthy_at)
             d["healthCheckResults"] = [collections.OrderedDict([
                 ("alive", True), ("consecutiveFailures", 0), ("firstSuccess", ts),
@@ -1230,16 +1275,18 @@ class Marathon(object):
         return d
 
     def counts(self, app):
-        staged = running = healthy = 0
+        staged = running = healthy = unhealthy = 0
         has_hc = bool(app.spec.get("healthChecks"))
         for t in app.tasks.values():
             if t.state == "TASK_RUNNING":
                 running += 1
-                if has_hc and t.healthy_at is not None:
+                if has_hc and t.sick_at is not None:
+                    unhealthy += 1
+                elif has_hc and t.healthy_at is not None:
                     healthy += 1
             elif t.state in ("TASK_STAGING", "TASK_STARTING"):
                 staged += 1
-        return staged, running, healthy, 0
+        return staged, running, healthy, unhealthy
 
     def app_deployments(self, app_id):
         return [{"id": d.id} for d in self.deployments.values() if app_id in d.affected]
@@ -1259,7 +1306,9 @@ class Marathon(object):
             for t in ts:
                 if t.state == "TASK_RUNNING":
                     c["running"] += 1
-                    if t.healthy_at is not None:
+                    if t.sick_at is not None:
+                        c["unhealthy"] += 1
+                    elif t.healthy_at is not None:
                         c["healthy"] += 1
                     lives.append((now - t.started) / 1000.0)
                 else:
@@ -1999,6 +2048,29 @@ class Handler(BaseHTTPRequestHandler):
                             emu.launch(app, 1, inst_uuid=t.uuid, inc=t.inc + 1)
                             return json_response(200, {"failed": tid})
             raise err(404, "Task '%s' does not exist" % tid)
+        elif path == "/_emu/tasks/health" and method == "POST":
+            req = parse_json_body(body)
+            tid = req.get("taskId") if isinstance(req, dict) else None
+            alive = req.get("alive") if isinstance(req, dict) else None
+            if not isinstance(alive, bool):
+                raise err(400, "alive must be true or false")
+            with emu.lock:
+                for app in emu.apps.values():
+                    for t in list(app.tasks.values()):
+                        if t.id == tid:
+                            if not app.spec.get("healthChecks"):
+                                raise err(400, "app %s has no health checks" % app.id)
+                            if alive == (t.sick_at is None):
+                                return json_response(200, {"taskId": tid, "alive": alive})
+                            t.sick_at = None if alive else now_ms()
+                            if alive and t.healthy_at is None:
+                                t.healthy_at = now_ms()
+                            emu.touch(app)
+                            emu.publish("health_status_changed_event", collections.OrderedDict([
+                                ("appId", app.id), ("instanceId", t.instance_id),
+                                ("version", t.version), ("alive", alive)]))
+                            return json_response(200, {"taskId": tid, "alive": alive})
+            raise err(404, "Task '%s' does not exist" % tid)
         elif emu.mesos is not None and (path == "/_emu/mesos" or path.startswith("/_emu/mesos/") or
                                         path in ("/_emu/tasks/log", "/_emu/sandbox/gc")):
             req = parse_json_body(body) if method == "POST" else None
@@ -2643,6 +2715,9 @@ def main(argv=None):
                     help="default: http://127.0.0.1:MASTERPORT/ of the emulated master")
     ap.add_argument("--mesos-agents", type=int, default=2, metavar="N",
                     help="number of emulated Mesos agents (default 2, at least 1)")
+    ap.add_argument("--agent-hostnames", default=None, metavar="H1,H2,...",
+                    help="the agents' hostnames, in order (default agent-N.emu.local); "
+                         "tasks report them as their host")
     ap.add_argument("--sandbox-root", default=None, metavar="DIR",
                     help="Mesos work_dir of the agents (default: a temporary directory)")
     ap.add_argument("--zk", default="zk://127.0.0.1:2181/marathon")
@@ -2654,12 +2729,18 @@ def main(argv=None):
     if opts.mesos_agents < 1:
         sys.stderr.write("marathon_emu: --mesos-agents must be at least 1\n")
         return 2
+    if opts.agent_hostnames and len(opts.agent_hostnames.split(",")) != opts.mesos_agents:
+        sys.stderr.write("marathon_emu: --agent-hostnames needs one name per agent (%d)\n"
+                         % opts.mesos_agents)
+        return 2
     lock = threading.RLock()
     knobs = dict(KNOB_DEFAULTS)
     knob_cond = threading.Condition()
     try:
         mesos = mesos_emu.Mesos(opts.mesos_agents, opts.sandbox_root, host=opts.host,
-                                state_lock=lock, knobs=knobs, knob_cond=knob_cond)
+                                state_lock=lock, knobs=knobs, knob_cond=knob_cond,
+                                hostnames=(opts.agent_hostnames or "").split(",")
+                                if opts.agent_hostnames else None)
     except OSError as e:
         sys.stderr.write("marathon_emu: cannot start the Mesos part: %s\n" % e)
         return 2

@@ -599,11 +599,11 @@ class Node(object):
 
 
 class Agent(Node):
-    def __init__(self, mesos, index, host):
+    def __init__(self, mesos, index, host, hostname=None):
         Node.__init__(self, mesos, "agent", host)
         self.index = index
         self.id = "%s-S%d" % (mesos.master_id, index)
-        self.hostname = "agent-%d.emu.local" % (index + 1)
+        self.hostname = hostname or "agent-%d.emu.local" % (index + 1)
         self.ip = "10.0.0.%d" % (11 + index)      # the tasks' address (Marathon ipAddresses)
         self.registered_time = mesos.timestamp()
         self.executors = collections.OrderedDict()      # task id -> MTask
@@ -627,7 +627,7 @@ class Master(Node):
 
 class Mesos(object):
     def __init__(self, n_agents, sandbox_root, host="127.0.0.1", state_lock=None, knobs=None,
-                 knob_cond=None):
+                 knob_cond=None, hostnames=None):
         if n_agents < 1:
             raise ValueError("--mesos-agents must be at least 1")
         self.lock = state_lock or threading.RLock()
@@ -648,7 +648,10 @@ class Mesos(object):
         self.master_id = "%s-%d-%d-%d" % (time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
                                           ip_int, self.master.port, os.getpid())
         self.framework_id = "%s-0000" % self.master_id
-        self.agents = [Agent(self, i, host) for i in range(n_agents)]
+        # hostnames: what each agent calls itself (default agent-N.emu.local)
+        hostnames = list(hostnames or [])
+        self.agents = [Agent(self, i, host, hostnames[i] if i < len(hostnames) else None)
+                       for i in range(n_agents)]
         self.by_agent_id = {a.id: a for a in self.agents}
         self.tasks = collections.OrderedDict()          # active: task id -> MTask
         self.completed = collections.deque(maxlen=MAX_COMPLETED_TASKS_PER_FRAMEWORK)

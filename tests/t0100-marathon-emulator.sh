@@ -324,6 +324,42 @@ test_expect_success 'tasks: kill without scale relaunches the same instance (inc
 	jqe ".message | startswith(\"Invalid task id '"'"'garbage'"'"'.\")"
 '
 
+test_expect_success 'hostname constraints place tasks: CLUSTER on that agent only, UNLIKE never on it' '
+	expect 201 POST /v2/apps "{\"id\":\"/t/pinned\",\"cmd\":\"sleep 1\",\"instances\":3,\"constraints\":[[\"hostname\",\"CLUSTER\",\"agent-2.emu.local\"]]}"
+	expect 201 POST /v2/apps "{\"id\":\"/t/avoid\",\"cmd\":\"sleep 1\",\"instances\":3,\"constraints\":[[\"hostname\",\"UNLIKE\",\"agent-2\\\\..*\"]]}"
+	wait_idle
+	expect 200 GET /v2/apps/t/pinned/tasks
+	jqe "(.tasks | length) == 3 and all(.tasks[]; .host == \"agent-2.emu.local\")"
+	expect 200 GET /v2/apps/t/avoid/tasks
+	jqe "(.tasks | length) == 3 and all(.tasks[]; .host == \"agent-1.emu.local\")"
+	expect 200 DELETE /v2/apps/t/pinned
+	expect 200 DELETE /v2/apps/t/avoid
+	wait_idle
+'
+
+test_expect_success 'a failing health check: tasksUnhealthy, healthCheckResults alive false with lastFailure, health_status_changed_event; healed again' '
+	expect 201 POST /v2/apps "{\"id\":\"/t/hc\",\"cmd\":\"sleep 1\",\"instances\":1,\"healthChecks\":[{\"protocol\":\"COMMAND\",\"command\":{\"value\":\"true\"}}]}"
+	wait_idle
+	expect 200 GET /v2/apps/t/hc
+	tid=$(jq -r ".app.tasks[0].id" "$TRASH/body")
+	jqe ".app.tasksHealthy == 1 and .app.tasksUnhealthy == 0"
+	{ curl -sN --max-time 3 -H "Accept: text/event-stream" "$ARCHONFS_MARATHON/v2/events?event_type=health_status_changed_event" >$TRASH/hc.sse || true; } &
+	sleep 0.5
+	expect 200 POST /_emu/tasks/health "{\"taskId\":\"$tid\",\"alive\":false}"
+	wait
+	grep -q "^event: health_status_changed_event" $TRASH/hc.sse
+	sed -n "s/^data: //p" $TRASH/hc.sse | tr -d "\r" | jq -e "select(.eventType == \"health_status_changed_event\") | .appId == \"/t/hc\" and .alive == false and (.instanceId | length) > 0 and (.version | length) > 0" >/dev/null
+	expect 200 GET /v2/apps/t/hc
+	jqe ".app.tasksHealthy == 0 and .app.tasksUnhealthy == 1 and .app.tasksRunning == 1"
+	jqe ".app.tasks[0].healthCheckResults[0] | .alive == false and .consecutiveFailures == 1 and has(\"lastFailure\") and has(\"firstSuccess\") and .lastFailureCause != null"
+	expect 200 POST /_emu/tasks/health "{\"taskId\":\"$tid\",\"alive\":true}"
+	expect 200 GET /v2/apps/t/hc
+	jqe ".app.tasksHealthy == 1 and .app.tasksUnhealthy == 0 and .app.tasks[0].healthCheckResults[0].alive == true"
+	expect 400 POST /_emu/tasks/health "{\"taskId\":\"$tid\",\"alive\":\"no\"}"
+	expect 200 DELETE /v2/apps/t/hc
+	wait_idle
+'
+
 test_expect_success 'groups: root shape, empty groups stay until DELETE /v2/groups/<id> and are no apps' '
 	expect 200 GET /v2/groups
 	jqe ".id == \"/\" and has(\"apps\") and has(\"groups\") and .pods == [] and .dependencies == [] and .enforceRole == false and has(\"version\")"
