@@ -12,7 +12,7 @@ PREFIX	?= /usr/local
 MANDIR	?= $(PREFIX)/share/man
 CC	?= cc
 CFLAGS	?= -O2 -g
-PKGS	 = fuse3 libcurl jansson rdkafka
+PKGS	 = fuse3 libcurl jansson rdkafka libgvc libcgraph
 ZK_CFLAGS ?= -I/usr/include/zookeeper
 ZK_LIBS	?= -lzookeeper_mt
 
@@ -37,7 +37,7 @@ DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
 	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev \
-	zookeeper kcat python3-kafka
+	zookeeper kcat python3-kafka libgraphviz-dev graphviz
 
 all: archonfs
 
