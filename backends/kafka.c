@@ -363,6 +363,18 @@ kafka_meta(struct kafka *k, int may_block, int64_t deadline,
 	return 0;
 }
 
+uint64_t
+kafka_meta_gen(const struct kafka_meta *m)
+{
+	return m->ref ? m->ref->gen : 0;
+}
+
+uint64_t
+kafka_groups_gen(const struct kafka_groups *g)
+{
+	return g->ref ? g->ref->gen : 0;
+}
+
 void
 kafka_meta_put(struct kafka *k, struct kafka_meta *m)
 {
@@ -615,7 +627,7 @@ out:
  * it is due, so a cluster that came back is noticed even if only configs
  * are being read.
  */
-static int
+int
 kafka_down(struct kafka *k)
 {
 	struct snapcache_info mi;

@@ -50,7 +50,12 @@ int	 kafka_secret_property(const char *name);
 int	 kafka_meta(struct kafka *k, int may_block, int64_t deadline,
 	    struct kafka_meta **out, struct buf *msg);
 void	 kafka_meta_put(struct kafka *k, struct kafka_meta *m);
+/* Increase with every new snapshot (for caches built from one). */
+uint64_t kafka_meta_gen(const struct kafka_meta *m);
+uint64_t kafka_groups_gen(const struct kafka_groups *g);
 void	 kafka_invalidate(struct kafka *k);
+/* Did the last metadata refresh fail?  (Starts one when it is due.) */
+int	 kafka_down(struct kafka *k);
 int	 kafka_list_topics(const struct kafka_meta *m,
 	    int (*fn)(void *arg, const char *topic), void *arg);
 /* Partitions of topic (or -ENOENT), and its replication factor. */

@@ -1108,6 +1108,69 @@ mara_task_count(const struct mara_snap *s)
 	return s->ntasks;
 }
 
+uint64_t
+mara_snap_gen(const struct mara_snap *s)
+{
+	return s->ref ? s->ref->gen : 0;
+}
+
+int
+mara_each_app(const struct mara_snap *s, int (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->napps; i++)
+		if ((rc = fn(arg, s->apps[i].id)) != 0)
+			return rc;
+	return 0;
+}
+
+const char *
+mara_app_label(const struct mara_snap *s, const char *id, const char *key)
+{
+	struct mara_app *a = mara_find(s, id);
+
+	return a ? jstr(json_object_get(a->obj, "labels"), key) : NULL;
+}
+
+int
+mara_app_unhealthy(const struct mara_snap *s, const char *id)
+{
+	struct mara_app *a = mara_find(s, id);
+
+	return a && (jint(a->obj, "tasksUnhealthy") > 0 ||
+	    strcmp(app_state(a->obj), "waiting") == 0);
+}
+
+int
+mara_each_task_host(const struct mara_snap *s, const char *id,
+    int (*fn)(void *, const char *), void *arg)
+{
+	struct mara_app *a = mara_find(s, id);
+	json_t *tasks, *t, *u;
+	const char *host;
+	size_t i, j;
+	int rc, seen;
+
+	if (a == NULL)
+		return -ENOENT;
+	tasks = json_object_get(a->obj, "tasks");
+	json_array_foreach(tasks, i, t) {
+		if ((host = jstr(t, "host")) == NULL || *host == '\0')
+			continue;
+		seen = 0;
+		for (j = 0; j < i && !seen; j++) {
+			u = json_array_get(tasks, j);
+			seen = jstr(u, "host") && strcmp(jstr(u, "host"), host) == 0;
+		}
+		if (!seen && (rc = fn(arg, host)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- deployment queries ------------------------------------------------ */
 
 static json_t *

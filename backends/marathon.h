@@ -131,6 +131,20 @@ int	 mara_map_value(const struct mara_snap *s, const char *id,
 size_t	 mara_app_count(const struct mara_snap *s);
 size_t	 mara_task_count(const struct mara_snap *s);
 
+/* For the pipeline: every app id in order; a label's string value (NULL
+ * when absent); whether an app is unhealthy (unhealthy instances, or
+ * fewer running than wanted with no deployment under way); each distinct
+ * host of its tasks. */
+/* Increases with every new snapshot (for caches built from one). */
+uint64_t mara_snap_gen(const struct mara_snap *s);
+int	 mara_each_app(const struct mara_snap *s,
+	    int (*fn)(void *arg, const char *id), void *arg);
+const char *mara_app_label(const struct mara_snap *s, const char *id,
+	    const char *key);
+int	 mara_app_unhealthy(const struct mara_snap *s, const char *id);
+int	 mara_each_task_host(const struct mara_snap *s, const char *id,
+	    int (*fn)(void *arg, const char *host), void *arg);
+
 /* ---- deployments ------------------------------------------------------ */
 
 int	 mara_list_deps(const struct mara_deps *d, mara_list_fn fn, void *arg);

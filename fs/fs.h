@@ -53,6 +53,11 @@ struct options {
 	char	*marathon_userpwd;	/* from the credentials; never shown */
 	char	*zk_auth;	/* digest user:password; never shown */
 	char	*zk_datafile;	/* -o zk_datafile=NAME: a directory znode's data */
+	char	*consumes_label;	/* -o consumes_label=KEY (archon.consumes) */
+	char	*produces_label;	/* -o produces_label=KEY (archon.produces) */
+	char	*zk_consumes;	/* -o zk_consumes=TEMPLATE, {app} the app id */
+	char	*zk_produces;	/* -o zk_produces=TEMPLATE */
+	char	*group_app;	/* -o group_app=TEMPLATE: group id of an app */
 	char	**kafka_props;	/* "name=value": -o kafka.NAME=VALUE and the
 				   credentials file's kafka.NAME lines */
 	size_t	 nkafka_props;
@@ -212,6 +217,13 @@ void	 tree_zk_stop(void);
 int	 tree_kafka_start(void);
 void	 tree_kafka_shutdown(void);
 void	 tree_kafka_stop(void);
+
+/* ---- tree_pipeline.c ---------------------------------------------------- */
+
+/* The effective pipeline options (defaults filled in). */
+const char *pipeline_opt(const char *name);
+/* ZooKeeper reported a change: configured edges may have changed. */
+void	 tree_pipeline_zk_changed(void);
 
 /* ---- tree_mesos.c --------------------------------------------------------- */
 

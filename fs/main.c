@@ -57,6 +57,11 @@ static const struct fuse_opt spec[] = {
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("workers=%d", workers, 0),
 	OPT("zk_datafile=%s", zk_datafile, 0),
+	OPT("consumes_label=%s", consumes_label, 0),
+	OPT("produces_label=%s", produces_label, 0),
+	OPT("zk_consumes=%s", zk_consumes, 0),
+	OPT("zk_produces=%s", zk_produces, 0),
+	OPT("group_app=%s", group_app, 0),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -155,6 +160,12 @@ usage(const char *prog)
 "  -o kafka.NAME=VALUE       any librdkafka property (SASL, TLS); secret ones\n"
 "                            are never shown (a comma in VALUE: write \\,)\n"
 "  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"
+"  -o consumes_label=KEY,produces_label=KEY   app labels declaring pipeline\n"
+"                            edges (default archon.consumes, archon.produces)\n"
+"  -o zk_consumes=T,zk_produces=T   znodes configuring them ({app}: the app id;\n"
+"                            default /config/{app}/kafka.topics.in, .out)\n"
+"  -o group_app=T            the consumer group id of an app (default {app},\n"
+"                            the id with / as .); or its tasks' hosts\n"
 "  -o timeout=SECONDS        deadline of every backend call (default 5)\n"
 "  -o ttl=SECONDS            re-read state at least this often (default 5)\n"
 "  -o force                  override Marathon deployment locks (?force=true)\n"
@@ -349,7 +360,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < BK_MAX; i++)
 		fs.pool[i] = pool_new(i == BK_MARATHON ? "marathon" :
 		    i == BK_MESOS ? "mesos" : i == BK_ZK ? "zookeeper" :
-		    i == BK_KAFKA ? "kafka" : "local",
+		    i == BK_KAFKA ? "kafka" : i == BK_PIPELINE ? "pipeline" :
+		    "local",
 		    i == BK_NONE ? 2 : fs.opt.workers);
 	fs.pool[POOL_WAIT] = pool_new("wait", 16);
 	if (tree_marathon_start() != 0) {
@@ -412,6 +424,11 @@ out:
 		free(fs.opt.zk_auth);
 	}
 	free(fs.opt.zk_datafile);
+	free(fs.opt.consumes_label);
+	free(fs.opt.produces_label);
+	free(fs.opt.zk_consumes);
+	free(fs.opt.zk_produces);
+	free(fs.opt.group_app);
 	if (fs.opt.marathon_userpwd) {
 		explicit_bzero(fs.opt.marathon_userpwd, strlen(fs.opt.marathon_userpwd));
 		free(fs.opt.marathon_userpwd);

@@ -464,6 +464,115 @@ const struct node_type node_table[N_COUNT] = {
 	    .backend = BK_KAFKA, .read = kgroup_offsets_read,
 	    .doc = "The committed offsets (OffsetFetch): topic, partition, "
 		"offset, one per line under a header." },
+	[N_APP_CONSUMES] = { .id = N_APP_CONSUMES, .name = "consumes",
+	    .parent = N_APP, .kind = NK_DIR, .mode = DIR_RW,
+	    .backend = BK_PIPELINE, .flags = NF_ERRFILE,
+	    .list = app_links_list, .match = app_links_match,
+	    .symlink = app_links_symlink,
+	    .doc = "The topics the app consumes, one symbolic link each, from "
+		"every evidence (see pipeline/edges).  ln -s "
+		"../../../../topics/T consumes/T adds T to the app's consumes "
+		"label and deploys (one label write)." },
+	[N_APP_CONSUMES_LINK] = { .id = N_APP_CONSUMES_LINK,
+	    .doc_name = "<topic>", .parent = N_APP_CONSUMES, .kind = NK_LINK,
+	    .mode = 0777, .backend = BK_PIPELINE, .read = app_link_read,
+	    .remove = app_link_remove,
+	    .doc = "A link to topics/<topic>.  rm removes the topic from the "
+		"label and deploys; an edge that is only configured or "
+		"observed is not removed here (EPERM)." },
+	[N_APP_PRODUCES] = { .id = N_APP_PRODUCES, .name = "produces",
+	    .parent = N_APP, .kind = NK_DIR, .mode = DIR_RW,
+	    .backend = BK_PIPELINE, .flags = NF_ERRFILE,
+	    .list = app_links_list, .match = app_links_match,
+	    .symlink = app_links_symlink,
+	    .doc = "The topics the app produces, as consumes/ (the produces "
+		"label)." },
+	[N_APP_PRODUCES_LINK] = { .id = N_APP_PRODUCES_LINK,
+	    .doc_name = "<topic>", .parent = N_APP_PRODUCES, .kind = NK_LINK,
+	    .mode = 0777, .backend = BK_PIPELINE, .read = app_link_read,
+	    .remove = app_link_remove,
+	    .doc = "A link to topics/<topic>; rm as in consumes/." },
+	[N_TOPIC_CONSUMERS] = { .id = N_TOPIC_CONSUMERS, .name = "consumers",
+	    .parent = N_TOPIC, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = topic_links_list,
+	    .match = topic_links_match,
+	    .doc = "The apps that consume the topic, one link each, named by "
+		"the app's last segment (its whole id with / written as _ when "
+		"two share it)." },
+	[N_TOPIC_CONSUMER] = { .id = N_TOPIC_CONSUMER, .doc_name = "<app>",
+	    .parent = N_TOPIC_CONSUMERS, .kind = NK_LINK, .mode = 0777,
+	    .backend = BK_PIPELINE, .read = topic_link_read,
+	    .doc = "A link to ../../../apps/<app>." },
+	[N_TOPIC_PRODUCERS] = { .id = N_TOPIC_PRODUCERS, .name = "producers",
+	    .parent = N_TOPIC, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = topic_links_list,
+	    .match = topic_links_match,
+	    .doc = "The apps that produce the topic, as consumers/." },
+	[N_TOPIC_PRODUCER] = { .id = N_TOPIC_PRODUCER, .doc_name = "<app>",
+	    .parent = N_TOPIC_PRODUCERS, .kind = NK_LINK, .mode = 0777,
+	    .backend = BK_PIPELINE, .read = topic_link_read,
+	    .doc = "A link to ../../../apps/<app>." },
+	[N_PIPELINE] = { .id = N_PIPELINE, .name = "pipeline", .parent = N_ROOT,
+	    .kind = NK_DIR, .mode = DIR_RO, .backend = BK_PIPELINE,
+	    .doc = "The graph of apps and topics: an app that produces a topic "
+		"is an edge app -> topic, one that consumes it topic -> app." },
+	[N_PL_EDGES] = { .id = N_PL_EDGES, .name = "edges", .parent = N_PIPELINE,
+	    .kind = NK_FILE, .mode = F_RO, .backend = BK_PIPELINE,
+	    .read = pl_edges_read,
+	    .doc = "One edge per line, tab-separated under a header: from, to, "
+		"kind (produces, consumes), evidence (declared (label KEY), "
+		"configured (zk PATH), observed (group G, lag N)); sorted.  A "
+		"source that could not be read is said in # lines at the end." },
+	[N_PL_DOT] = { .id = N_PL_DOT, .name = "graph.dot", .parent = N_PIPELINE,
+	    .kind = NK_FILE, .mode = F_RO, .backend = BK_PIPELINE,
+	    .read = pl_dot_read,
+	    .doc = "The graph for Graphviz: apps are boxes (unhealthy ones "
+		"red), topics ellipses; declared edges solid, configured "
+		"dashed, observed dotted; observed edges labelled with their "
+		"lag, red when behind.  dot -Tsvg graph.dot > p.svg draws it." },
+	[N_PL_SVG] = { .id = N_PL_SVG, .name = "graph.svg", .parent = N_PIPELINE,
+	    .kind = NK_FILE, .mode = F_RO, .backend = BK_PIPELINE,
+	    .read = pl_svg_read,
+	    .doc = "graph.dot laid out by Graphviz's library in archonfs, as "
+		"SVG: open it in a browser.  Up to 1000 nodes (EFBIG above: "
+		"run dot or sfdp on graph.dot)." },
+	[N_PL_CYCLES] = { .id = N_PL_CYCLES, .name = "cycles",
+	    .parent = N_PIPELINE, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_PIPELINE, .read = pl_cycles_read,
+	    .doc = "Every dependency cycle, one per line (\"/a -> t1 -> /b -> "
+		"t2 -> /a\", from its smallest node); empty when the graph is "
+		"a DAG; at most 1000 listed." },
+	[N_PL_ORPHANS] = { .id = N_PL_ORPHANS, .name = "orphans",
+	    .parent = N_PIPELINE, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_PIPELINE, .read = pl_orphans_read,
+	    .doc = "Topics nobody produces or nobody consumes: \"TOPIC<TAB>no "
+		"producer\", \"no consumer\" or both." },
+	[N_PL_UPSTREAM] = { .id = N_PL_UPSTREAM, .name = "upstream",
+	    .parent = N_PIPELINE, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = pl_tree_list, .match = pl_tree_match,
+	    .doc = "One file per app, in its groups as under apps/." },
+	[N_PL_UP_GROUP] = { .id = N_PL_UP_GROUP, .doc_name = "<group>",
+	    .parent = N_PL_UPSTREAM, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = pl_tree_list, .match = pl_tree_match,
+	    .doc = "A group of apps." },
+	[N_PL_UP_APP] = { .id = N_PL_UP_APP, .doc_name = "<app>",
+	    .parent = N_PL_UP_GROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_PIPELINE, .read = pl_reach_read,
+	    .doc = "Everything the app transitively depends on: the topics and "
+		"apps upstream of it, one per line, nearest first." },
+	[N_PL_DOWNSTREAM] = { .id = N_PL_DOWNSTREAM, .name = "downstream",
+	    .parent = N_PIPELINE, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = pl_tree_list, .match = pl_tree_match,
+	    .doc = "One file per app, as upstream/." },
+	[N_PL_DOWN_GROUP] = { .id = N_PL_DOWN_GROUP, .doc_name = "<group>",
+	    .parent = N_PL_DOWNSTREAM, .kind = NK_DIR, .mode = DIR_RO,
+	    .backend = BK_PIPELINE, .list = pl_tree_list, .match = pl_tree_match,
+	    .doc = "A group of apps." },
+	[N_PL_DOWN_APP] = { .id = N_PL_DOWN_APP, .doc_name = "<app>",
+	    .parent = N_PL_DOWN_GROUP, .kind = NK_FILE, .mode = F_RO,
+	    .backend = BK_PIPELINE, .read = pl_reach_read,
+	    .doc = "Everything that transitively depends on the app's output: "
+		"the topics and apps downstream of it, nearest first." },
 	[N_ERROR] = { .id = N_ERROR, .name = ".error", .parent = N_APP,
 	    .kind = NK_FILE, .mode = F_RO, .read = error_read,
 	    .doc = "In every directory that takes writes: the last refusal in "

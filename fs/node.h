@@ -23,7 +23,11 @@
 #include "../backends/buf.h"
 #include "../backends/snapcache.h"	/* E_WOULDBLOCK */
 
-enum backend_id { BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_ZK, BK_KAFKA, BK_MAX };
+/* Pools: one per backend, and one for the pipeline, which reads them all
+ * (so a slow one delays the graph, never the backend's own subtree). */
+enum backend_id {
+	BK_NONE = 0, BK_MARATHON, BK_MESOS, BK_ZK, BK_KAFKA, BK_PIPELINE, BK_MAX
+};
 
 enum node_kind {
 	NK_DIR,		/* directory: fixed rows plus generated members */
@@ -63,6 +67,11 @@ enum node_id {
 	N_TPENDING, N_TPENDING_JSON, N_TPENDING_PARTS,
 	N_KGROUPS, N_KGROUP, N_KGROUP_STATE, N_KGROUP_MEMBERS, N_KGROUP_LAG,
 	N_KGROUP_OFFSETS,
+	N_APP_CONSUMES, N_APP_CONSUMES_LINK, N_APP_PRODUCES, N_APP_PRODUCES_LINK,
+	N_TOPIC_CONSUMERS, N_TOPIC_CONSUMER, N_TOPIC_PRODUCERS, N_TOPIC_PRODUCER,
+	N_PIPELINE, N_PL_EDGES, N_PL_DOT, N_PL_SVG, N_PL_CYCLES, N_PL_ORPHANS,
+	N_PL_UPSTREAM, N_PL_UP_GROUP, N_PL_UP_APP,
+	N_PL_DOWNSTREAM, N_PL_DOWN_GROUP, N_PL_DOWN_APP,
 	N_ERROR,
 	N_SCRATCH,
 	N_COUNT
@@ -100,6 +109,10 @@ struct node_type {
 	 * local store (pending), others were made in the backend already. */
 	int	(*mkdir)(struct nctx *c, const char *name, enum node_id *row);
 	int	(*create)(struct nctx *c, const char *name, enum node_id *row);
+	/* Directories: make a member by symlink(2) pointing at target (NULL:
+	 * EPERM); the link exists in the backend when it returns. */
+	int	(*symlink)(struct nctx *c, const char *name, const char *target,
+		    enum node_id *row);
 
 	/* Files: render the content (also gives st_size and, via c->mtime_ms,
 	 * st_mtime); links: render the target. */

@@ -113,6 +113,8 @@ backend_enabled(enum backend_id b)
 		return FS->zk != NULL;
 	case BK_KAFKA:
 		return FS->kafka != NULL;
+	case BK_PIPELINE:
+		return FS->marathon != NULL;	/* apps are its nodes */
 	default:
 		return 0;
 	}
@@ -1869,6 +1871,79 @@ out:
 	return rc;
 }
 
+static int
+do_symlink(struct op *op)
+{
+	struct inode *parent, *in;
+	struct nctx pc, cc;
+	struct stat st;
+	enum node_id row;
+	char path[4096], *arg = NULL;
+	int rc;
+
+	if ((parent = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	ctx_init(&pc, op, parent);
+	memset(&cc, 0, sizeof(cc));
+	if (FS->opt.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+	if ((rc = resolve(&pc, op->name, &row, &arg)) == 0) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (rc != -ENOENT)
+		goto out;
+	if (pc.t->symlink == NULL || !backend_enabled(pc.t->backend)) {
+		rc = refuse_msg(op, parent, op->name, EPERM, "cannot make a "
+		    "symbolic link '%s' here", op->name);
+		goto out;
+	}
+	buf_reset(&op->audit);
+	child_path(&pc, op->name, path, sizeof(path));
+	if ((rc = pc.t->symlink(&pc, op->name, op->name2, &row)) != 0) {
+		if (rc != -E_WOULDBLOCK) {
+			log_change(op, path, buf_str(&op->audit), -rc,
+			    buf_str(&op->msg));
+			refuse(op, parent, op->name, -rc, NULL, 0);
+		}
+		goto out;
+	}
+	log_change(op, path, buf_str(&op->audit), 0, NULL);
+	ctx_child(&cc, &pc, op->name, row, NULL);
+	if ((rc = node_attr(&cc, &st, 0)) != 0)
+		goto out;
+	if ((in = itab_get(parent, op->name, row, NULL, 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	fill_entry(&op->entry, in, &st);
+	op->rkind = R_ENTRY;
+	itab_put(in);
+out:
+	ctx_done(&cc);
+	ctx_done(&pc);
+	free(arg);
+	itab_put(parent);
+	return rc;
+}
+
+static void
+ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+    const char *name)
+{
+	struct op *op = op_name(req, do_symlink, "symlink", parent, name);
+
+	if (op == NULL)
+		return;
+	if ((op->name2 = strdup(link)) == NULL) {
+		op_finish(op, -ENOMEM);
+		return;
+	}
+	op_start(op);
+}
+
 static void
 ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
@@ -2314,6 +2389,7 @@ const struct fuse_lowlevel_ops archonfs_ops = {
 	.release	= ll_release,
 	.create		= ll_create,
 	.mkdir		= ll_mkdir,
+	.symlink	= ll_symlink,
 	.unlink		= ll_unlink,
 	.rmdir		= ll_rmdir,
 	.rename		= ll_rename,

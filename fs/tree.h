@@ -25,6 +25,8 @@ int	empty_read(struct nctx *c, struct buf *out);
 struct mara_snap;
 /* Borrow the app tree for this op (kept in c->hold until the op ends). */
 int	apps_snap(struct nctx *c, struct mara_snap **out);
+int	app_label_write(struct nctx *c, const char *id, const char *key,
+	    const char *value);
 int	apps_list(struct nctx *c, struct dirfill *f);
 int	apps_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
 int	apps_mkdir(struct nctx *c, const char *name, enum node_id *row);
@@ -100,6 +102,25 @@ int	kgroup_state_read(struct nctx *c, struct buf *out);
 int	kgroup_members_read(struct nctx *c, struct buf *out);
 int	kgroup_lag_read(struct nctx *c, struct buf *out);
 int	kgroup_offsets_read(struct nctx *c, struct buf *out);
+
+/* tree_pipeline.c */
+int	app_links_list(struct nctx *c, struct dirfill *f);
+int	app_links_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	app_links_symlink(struct nctx *c, const char *name, const char *target,
+	    enum node_id *row);
+int	app_link_read(struct nctx *c, struct buf *out);
+int	app_link_remove(struct nctx *c);
+int	topic_links_list(struct nctx *c, struct dirfill *f);
+int	topic_links_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	topic_link_read(struct nctx *c, struct buf *out);
+int	pl_edges_read(struct nctx *c, struct buf *out);
+int	pl_dot_read(struct nctx *c, struct buf *out);
+int	pl_svg_read(struct nctx *c, struct buf *out);
+int	pl_cycles_read(struct nctx *c, struct buf *out);
+int	pl_orphans_read(struct nctx *c, struct buf *out);
+int	pl_tree_list(struct nctx *c, struct dirfill *f);
+int	pl_tree_match(struct nctx *c, const char *name, enum node_id *row, char **arg);
+int	pl_reach_read(struct nctx *c, struct buf *out);
 
 /* tree_mesos.c */
 int	log_open(struct nctx *c, void **state);

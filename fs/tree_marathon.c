@@ -507,6 +507,22 @@ map_write(struct nctx *c, const char *p, size_t n)
 	return rc;
 }
 
+/* A label of app id set to value (NULL: removed), as a write to labels/KEY
+ * would: one PUT, one deployment. */
+int
+app_label_write(struct nctx *c, const char *id, const char *key,
+    const char *value)
+{
+	struct mara_write w;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	wr_init(c, &w);
+	if (value == NULL)
+		return marathon_unset_map(M, id, "labels", key, &w);
+	return marathon_set_map(M, id, "labels", key, value, strlen(value), &w);
+}
+
 /* ---- pending apps ------------------------------------------------------- */
 
 int

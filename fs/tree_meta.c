@@ -123,6 +123,11 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_printf(out, "zk_auth: %s\n", o->zk_auth ? "***" : "none");
 	buf_printf(out, "zk_datafile: %s\n", o->zk_datafile ? o->zk_datafile :
 	    "_data");
+	buf_printf(out, "consumes_label: %s\n", pipeline_opt("consumes_label"));
+	buf_printf(out, "produces_label: %s\n", pipeline_opt("produces_label"));
+	buf_printf(out, "zk_consumes: %s\n", pipeline_opt("zk_consumes"));
+	buf_printf(out, "zk_produces: %s\n", pipeline_opt("zk_produces"));
+	buf_printf(out, "group_app: %s\n", pipeline_opt("group_app"));
 	buf_printf(out, "kafka: %s\n", o->kafka ? o->kafka : "none");
 	for (i = 0; i < o->nkafka_props; i++) {
 		const char *eq = strchr(o->kafka_props[i], '=');

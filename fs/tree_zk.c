@@ -396,6 +396,7 @@ on_change(void *arg, const char *path, int what)
 	int is_dir;
 
 	(void)arg;
+	tree_pipeline_zk_changed();	/* configured edges live here */
 	if (what & ZK_CH_ALL) {
 		itab_walk(inval_all, NULL);
 		return;
