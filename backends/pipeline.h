@@ -97,7 +97,8 @@ int	 pipeline_orphans(const struct pipeline *p, struct buf *out);
 int	 pipeline_dot(const struct pipeline *p, struct buf *out);
 
 /* pipeline/graph.svg: the dot graph laid out by Graphviz's library (dot
- * layout) in this process.  -EFBIG with words in msg above
+ * layout) in this process; an edge closing a cycle is given to it reversed
+ * and drawn backwards (dir=back), the same picture.  -EFBIG with words in msg above
  * PL_SVG_NODES_MAX nodes; -EIO with words if Graphviz fails. */
 int	 pipeline_svg(const struct pipeline *p, struct buf *out, struct buf *msg);
 
