@@ -185,7 +185,7 @@ test_expect_success 'topics/ lists the topics kcat -L lists; a topic holds its f
 	kafka_topics >$TRASH/want && ls $T >$TRASH/got &&
 	check_eq "conf doomed grow orders" "$(paste -sd" " $TRASH/want)" "kcat topics" &&
 	cmp $TRASH/want $TRASH/got &&
-	check_eq ".error config ctl groups messages offsets partitions topic.json" \
+	check_eq ".error config consumers ctl groups messages offsets partitions producers topic.json" \
 		"$(ls -A $T/orders | sort | paste -sd" " -)" "files of orders" &&
 	test -d $T/orders/config && test -d $T/orders/groups
 '
