@@ -641,6 +641,19 @@ kafka_down(struct kafka *k)
 	return mi.stale;
 }
 
+/* Writes are refused while the brokers are down, never queued. */
+static int
+refused_down(struct kafka *k, struct buf *msg)
+{
+	return snapcache_down(k->meta, "kafka", msg);
+}
+
+int
+kafka_write_refused(struct kafka *k, struct buf *msg)
+{
+	return refused_down(k, msg);
+}
+
 /* ---- the keyed cache ----------------------------------------------------- */
 
 static void
@@ -1198,8 +1211,8 @@ default_rf(struct kafka *k, int64_t deadline, struct buf *msg)
 	return brokers < 1 ? 1 : brokers > 3 ? 3 : brokers;
 }
 
-int
-kafka_create_topic(struct kafka *k, const char *topic, int partitions, int rf,
+static int
+kafka_create_topic_now(struct kafka *k, const char *topic, int partitions, int rf,
     const char *const *cfg, size_t ncfg, int64_t deadline, struct buf *msg)
 {
 	rd_kafka_queue_t *q;
@@ -1246,8 +1259,8 @@ kafka_create_topic(struct kafka *k, const char *topic, int partitions, int rf,
 	return rc;
 }
 
-int
-kafka_grow_partitions(struct kafka *k, const char *topic, int total,
+static int
+kafka_grow_partitions_now(struct kafka *k, const char *topic, int total,
     int validate_only, int64_t deadline, struct buf *msg)
 {
 	rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
@@ -1281,8 +1294,8 @@ out:
 	return rc;
 }
 
-int
-kafka_set_configs(struct kafka *k, const char *topic, const char *const *cfg,
+static int
+kafka_set_configs_now(struct kafka *k, const char *topic, const char *const *cfg,
     size_t ncfg, int validate_only, int64_t deadline, struct buf *msg)
 {
 	rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(
@@ -1380,8 +1393,8 @@ out:
 	return rc;
 }
 
-int
-kafka_delete_topic(struct kafka *k, const char *topic, int64_t deadline,
+static int
+kafka_delete_topic_now(struct kafka *k, const char *topic, int64_t deadline,
     struct buf *msg)
 {
 	rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
@@ -1722,4 +1735,43 @@ kafka_status(struct kafka *k, struct buf *out)
 	buf_printf(out, "  last_error: %s\n", k->last_error[0] ? k->last_error :
 	    "none");
 	pthread_mutex_unlock(&k->lock);
+}
+
+int
+kafka_create_topic(struct kafka *k, const char *topic, int partitions, int rf,
+    const char *const *cfg, size_t ncfg, int64_t deadline, struct buf *msg)
+{
+	if (refused_down(k, msg))
+		return -EIO;
+	return kafka_create_topic_now(k, topic, partitions, rf, cfg, ncfg,
+	    deadline, msg);
+}
+
+int
+kafka_grow_partitions(struct kafka *k, const char *topic, int total,
+    int validate_only, int64_t deadline, struct buf *msg)
+{
+	if (refused_down(k, msg))
+		return -EIO;
+	return kafka_grow_partitions_now(k, topic, total, validate_only,
+	    deadline, msg);
+}
+
+int
+kafka_set_configs(struct kafka *k, const char *topic, const char *const *cfg,
+    size_t ncfg, int validate_only, int64_t deadline, struct buf *msg)
+{
+	if (refused_down(k, msg))
+		return -EIO;
+	return kafka_set_configs_now(k, topic, cfg, ncfg,
+	    validate_only, deadline, msg);
+}
+
+int
+kafka_delete_topic(struct kafka *k, const char *topic, int64_t deadline,
+    struct buf *msg)
+{
+	if (refused_down(k, msg))
+		return -EIO;
+	return kafka_delete_topic_now(k, topic, deadline, msg);
 }

@@ -56,6 +56,8 @@ uint64_t kafka_groups_gen(const struct kafka_groups *g);
 void	 kafka_invalidate(struct kafka *k);
 /* Did the last metadata refresh fail?  (Starts one when it is due.) */
 int	 kafka_down(struct kafka *k);
+/* 1 (words in msg) while the brokers are down: writes are refused. */
+int	 kafka_write_refused(struct kafka *k, struct buf *msg);
 int	 kafka_list_topics(const struct kafka_meta *m,
 	    int (*fn)(void *arg, const char *topic), void *arg);
 /* Partitions of topic (or -ENOENT), and its replication factor. */

@@ -52,6 +52,8 @@ struct marathon *marathon_new(const struct marathon_opts *o, struct buf *msg);
 int	 marathon_start(struct marathon *m, mara_change_fn fn, void *arg);
 /* Stop threads and abort requests in flight; queries still work. */
 void	 marathon_shutdown(struct marathon *m);
+/* 1 (words in msg) while Marathon is down: writes are refused, not queued. */
+int	 marathon_write_refused(struct marathon *m, struct buf *msg);
 void	 marathon_free(struct marathon *m);
 
 /* ---- snapshots -------------------------------------------------------- */

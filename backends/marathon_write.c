@@ -138,6 +138,12 @@ audit_body(struct buf *audit, const char *body)
  * Send one change.  path may carry a query; force appends force=true.
  * app_id (or NULL) names the app for the 409 memory.
  */
+int
+marathon_write_refused(struct marathon *m, struct buf *msg)
+{
+	return snapcache_down(m->apps, "marathon", msg);
+}
+
 static int
 send_change(struct marathon *m, const char *method, const char *path,
     const char *body, const char *app_id, int create, struct mara_write *w)
@@ -148,6 +154,13 @@ send_change(struct marathon *m, const char *method, const char *path,
 	int rc;
 
 	http_resp_init(&rs);
+	if (snapcache_down(m->apps, "marathon", w->msg)) {
+		if (w->audit)
+			buf_printf(w->audit, "%s %s -> not sent: marathon down",
+			    method, path);
+		rc = -EIO;
+		goto out;
+	}
 	buf_addstr(&full, path);
 	if (w->force)
 		buf_addstr(&full, strchr(path, '?') ? "&force=true" : "?force=true");

@@ -383,6 +383,31 @@ snapcache_peek(struct snapcache *c)
 	return r;
 }
 
+int
+snapcache_down(struct snapcache *c, const char *who, struct buf *msg)
+{
+	struct snapcache_info i;
+	char when[32] = "";
+	struct tm tm;
+	time_t t;
+
+	snapcache_info(c, &i);
+	if (!i.stale)
+		return 0;
+	if (i.stale_since_wall_ms) {
+		t = (time_t)(i.stale_since_wall_ms / 1000);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), " since %Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	buf_reset(msg);
+	buf_printf(msg, "%s is down%s (%s): nothing was sent; writes are "
+	    "refused while it is down, never queued: try again when "
+	    ".archonfs/status says it is up", who, when, i.last_msg[0] ?
+	    i.last_msg : strerror(-i.last_err));
+	snapcache_invalidate(c, SC_EAGER);
+	return 1;
+}
+
 void
 snapcache_info(struct snapcache *c, struct snapcache_info *out)
 {

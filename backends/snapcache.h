@@ -89,4 +89,12 @@ void	 snapcache_changed(struct snapcache *c);
 struct snapref *snapcache_peek(struct snapcache *c);
 void	 snapcache_info(struct snapcache *c, struct snapcache_info *out);
 
+/*
+ * Before a write: is the backend down (its last refresh failed)?  Then 1,
+ * with words in msg naming who ("marathon"), since when and why, and a
+ * refresh is started at once so that a backend that came back is seen by
+ * the next try.  Writes are refused while down, never queued.
+ */
+int	 snapcache_down(struct snapcache *c, const char *who, struct buf *msg);
+
 #endif

@@ -598,6 +598,44 @@ sleep_ms(int ms)
  * write whose connection was lost after sending is not (it may have been
  * applied) and reports ETIMEDOUT.
  */
+/*
+ * Writes are refused while the session is disconnected, never queued for
+ * when it reconnects (the client would otherwise hold them until the
+ * deadline).  Before the first connection they wait as reads do.
+ */
+static int
+refused_down(struct zk *z, const char *what, const char *path,
+    struct buf *msg)
+{
+	char when[32] = "";
+	struct tm tm;
+	time_t t;
+	int down;
+
+	pthread_mutex_lock(&z->lock);
+	down = !z->connected && z->since_wall_ms != 0;
+	if (down) {
+		t = (time_t)(z->since_wall_ms / 1000);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_reset(msg);
+		buf_printf(msg, "zookeeper: %s%s%s: not connected to any server "
+		    "since %s%s%s: nothing was sent; writes are refused while it "
+		    "is down, never queued: try again when .archonfs/status "
+		    "says it is up", what, *path ? " " : "", path, when,
+		    z->last_error[0] ?
+		    ", " : "", z->last_error);
+	}
+	pthread_mutex_unlock(&z->lock);
+	return down;
+}
+
+int
+zk_write_refused(struct zk *z, struct buf *msg)
+{
+	return refused_down(z, "write", "", msg);
+}
+
 static int
 run(struct zk *z, enum call_kind kind, int is_write, const char *what,
     const char *path, int64_t deadline, struct buf *msg,
@@ -609,6 +647,8 @@ run(struct zk *z, enum call_kind kind, int is_write, const char *what,
 	int zrc, rc;
 
 	(void)kind;
+	if (is_write && refused_down(z, what, path, msg))
+		return -EIO;
 	for (;;) {
 		if (now_ms() >= deadline) {
 			buf_reset(msg);

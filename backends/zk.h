@@ -58,6 +58,9 @@ typedef void (*zk_change_fn)(void *arg, const char *path, int what);
 struct zk *zk_new(const struct zk_opts *o, struct buf *msg);
 int	 zk_start(struct zk *z, zk_change_fn fn, void *arg);
 void	 zk_shutdown(struct zk *z);
+/* 1 (words in msg) while disconnected after a session was up: writes are
+ * refused, not queued. */
+int	 zk_write_refused(struct zk *z, struct buf *msg);
 void	 zk_free(struct zk *z);
 
 /* Directory or file: children, or data, or (neither) the version: a znode

@@ -105,6 +105,7 @@ struct op {
 	int			 may_block;
 	int64_t			 deadline;
 	volatile int		 interrupted;
+	volatile int64_t	 interrupted_at;	/* ms, when interrupted */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -137,6 +138,13 @@ struct op {
 	struct buf		 msg;		/* words for .error */
 	struct buf		 audit;		/* what was sent, for the change log */
 	struct op		*next;		/* pool queue */
+
+	/* The reply is sent once: by the op's thread, or by its pool's
+	 * watcher when the op overran its deadline (or was interrupted) and
+	 * still runs.  rlock guards answered, and every use of req once the
+	 * op may be running in a pool. */
+	pthread_mutex_t		 rlock;
+	int			 answered;	/* guarded by rlock */
 };
 
 /* A pending directory (NK_PENDING) was created in the cluster: the same
@@ -145,9 +153,16 @@ struct op {
 struct inode;
 void	 pending_resolved(struct inode *dir, enum node_id row, const char *arg);
 
-/* Run by pools: the blocking run, and failing an op that never ran. */
+/* Run by pools: the blocking run (replies, unless the watcher did), then
+ * op_free; failing an op that never ran (replies and frees); answering
+ * an op that still runs (it stays the worker's to free). */
 void	 op_run_blocking(struct op *op);
+void	 op_release(struct op *op);
 void	 op_fail(struct op *op, int err);
+void	 ops_free_handles(void);	/* after the session loop ended */
+/* tree_meta.c: 1 with words in msg while that backend refuses writes. */
+int	 backend_write_refused(int backend, struct buf *msg);
+int	 op_abandon(struct op *op, int err);
 extern const struct fuse_lowlevel_ops archonfs_ops;
 
 /* ---- pool.c ------------------------------------------------------------- */
@@ -156,6 +171,8 @@ struct pool *pool_new(const char *name, int threads);
 void	 pool_submit(struct pool *p, struct op *op);
 void	 pool_free(struct pool *p);
 void	 pool_status(struct pool *p, struct buf *out);
+/* How long past its deadline a running op is answered for it (ms). */
+#define POOL_GRACE_MS	500
 
 /* ---- inval.c ------------------------------------------------------------ */
 

@@ -405,6 +405,7 @@ out:
 		pool_free(fs.pool[i]);
 		fs.pool[i] = NULL;
 	}
+	ops_free_handles();
 	inval_stop();
 	tree_kafka_stop();
 	tree_zk_stop();

@@ -76,7 +76,24 @@ struct handle {
 	struct dent	*ents;		/* H_DIR */
 	size_t		 nents, alloc;
 	struct nctx	*dctx;		/* H_DIR: holds the listing's snapshots */
+	struct handle	*hprev, *hnext;	/* every open handle; guarded by hlock */
 };
+
+/* Every open handle, so that the ones the kernel never released (a mount
+ * aborted under a blocked reader) are freed when the session ends. */
+static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *handles;		/* guarded by hlock */
+
+static void
+handle_link(struct handle *h)
+{
+	pthread_mutex_lock(&hlock);
+	h->hnext = handles;
+	if (handles)
+		handles->hprev = h;
+	handles = h;
+	pthread_mutex_unlock(&hlock);
+}
 
 struct dirfill {
 	struct handle	*h;
@@ -411,6 +428,7 @@ op_new(fuse_req_t req, int (*fn)(struct op *), const char *what)
 	op->pid = fc->pid;
 	op->rkind = R_ERR;
 	op->attr_timeout = FS->opt.attr_timeout;
+	pthread_mutex_init(&op->rlock, NULL);
 	buf_init(&op->msg, 1u << 20);
 	buf_init(&op->audit, 1u << 20);
 	return op;
@@ -463,12 +481,48 @@ op_free(struct op *op)
 	free(op->rbuf);
 	buf_free(&op->msg);
 	buf_free(&op->audit);
+	pthread_mutex_destroy(&op->rlock);
 	free(op);
 }
 
+/*
+ * The watcher answered the caller already (the op overran its deadline):
+ * undo what the reply would have handed to the kernel, and say how the op
+ * ended, since a change may have been applied after all.
+ */
 static void
-op_finish(struct op *op, int rc)
+op_unanswered(struct op *op, int rc)
 {
+	char path[4096] = "?";
+	struct inode *in;
+
+	if ((in = itab_ref(op->ino)) != NULL) {
+		itab_path(in, path, sizeof(path));
+		itab_put(in);
+	}
+	if (rc >= 0 && (op->rkind == R_ENTRY || op->rkind == R_CREATE) &&
+	    op->entry.ino)
+		itab_forget(op->entry.ino, 1);
+	if (rc >= 0 && (op->rkind == R_OPEN || op->rkind == R_CREATE))
+		handle_free((struct handle *)(uintptr_t)op->rfi.fh);
+	log_msg("%s %s%s%s: ended (%s) after its caller was answered%s%s",
+	    op->what, path, op->name ? "/" : "", op->name ? op->name : "",
+	    rc < 0 ? strerror(-rc) : "done", op->audit.len ? "; sent: " : "",
+	    buf_str(&op->audit));
+}
+
+/* Reply, unless the watcher did (then op_unanswered); never frees op. */
+static void
+op_reply(struct op *op, int rc)
+{
+	pthread_mutex_lock(&op->rlock);
+	if (op->answered) {
+		pthread_mutex_unlock(&op->rlock);
+		op_unanswered(op, rc);
+		return;
+	}
+	op->answered = 1;
+	pthread_mutex_unlock(&op->rlock);
 	/* After this no interrupt callback runs for this op (libfuse takes
 	 * the request's lock both here and around the callback). */
 	fuse_req_interrupt_func(op->req, NULL, NULL);
@@ -513,7 +567,34 @@ op_finish(struct op *op, int rc)
 		break;
 	}
 out:
+	return;
+}
+
+static void
+op_finish(struct op *op, int rc)
+{
+	op_reply(op, rc);
 	op_free(op);
+}
+
+/*
+ * The op runs past its deadline (or its caller gave up): answer err now,
+ * if nothing did yet.  The op stays its worker's, who frees it.  1: this
+ * call answered.
+ */
+int
+op_abandon(struct op *op, int err)
+{
+	pthread_mutex_lock(&op->rlock);
+	if (op->answered) {
+		pthread_mutex_unlock(&op->rlock);
+		return 0;
+	}
+	op->answered = 1;
+	fuse_req_interrupt_func(op->req, NULL, NULL);
+	fuse_reply_err(op->req, err);
+	pthread_mutex_unlock(&op->rlock);
+	return 1;
 }
 
 static void
@@ -522,6 +603,7 @@ op_interrupt(fuse_req_t req, void *data)
 	struct op *op = data;
 
 	(void)req;
+	op->interrupted_at = now_ms();
 	op->interrupted = 1;
 }
 
@@ -567,7 +649,13 @@ op_run_blocking(struct op *op)
 		rc = -ETIMEDOUT;
 	else if ((rc = op->fn(op)) == -E_WOULDBLOCK)
 		rc = -EIO;
-	op_finish(op, rc);
+	op_reply(op, rc);
+}
+
+void
+op_release(struct op *op)
+{
+	op_free(op);
 }
 
 void
@@ -700,7 +788,10 @@ apply(struct op *op, struct nctx *c, struct inode *dir, const char *p,
 		return -EROFS;
 	buf_reset(&op->msg);
 	buf_reset(&op->audit);
-	rc = c->t->write(c, p, n);
+	if (backend_write_refused(c->t->backend, &op->msg))
+		rc = -EIO;
+	else
+		rc = c->t->write(c, p, n);
 	if (rc == -E_WOULDBLOCK)
 		return rc;
 	if (rc > 0)
@@ -1057,6 +1148,7 @@ do_opendir(struct op *op)
 	h->type = H_DIR;
 	h->node = in;
 	pthread_mutex_init(&h->lock, NULL);
+	handle_link(h);
 	buf_init(&h->content, 0);
 	buf_init(&h->wbuf, DOC_MAX);
 	h->dctx = c;
@@ -1120,7 +1212,7 @@ do_readdir(struct op *op, int plus)
 	for (i = op->off < 2 ? 0 : (size_t)op->off - 2; plus && i < h->nents; i++) {
 		struct dent *d = &h->ents[i];
 
-		need = fuse_add_direntry_plus(op->req, NULL, 0, d->name, NULL, 0);
+		need = fuse_add_direntry_plus(NULL, NULL, 0, d->name, NULL, 0);
 		if (budget + need > op->size)
 			break;
 		budget += need;
@@ -1139,6 +1231,14 @@ do_readdir(struct op *op, int plus)
 	}
 	if ((out = malloc(op->size ? op->size : 1)) == NULL) {
 		rc = -ENOMEM;
+		goto unlock;
+	}
+	/* op->req is used below: not while the watcher answers for it. */
+	pthread_mutex_lock(&op->rlock);
+	if (op->answered) {
+		pthread_mutex_unlock(&op->rlock);
+		free(out);
+		rc = -ETIMEDOUT;
 		goto unlock;
 	}
 	for (i = (size_t)op->off; i < h->nents + 2; i++) {
@@ -1179,6 +1279,7 @@ do_readdir(struct op *op, int plus)
 			    &e.attr, (off_t)(i + 1));
 		pos += need;
 	}
+	pthread_mutex_unlock(&op->rlock);
 	op->rbuf = out;
 	op->rlen = pos;
 	op->rkind = R_BUF;
@@ -1234,6 +1335,14 @@ handle_free(struct handle *h)
 
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&hlock);
+	if (h->hprev)
+		h->hprev->hnext = h->hnext;
+	else
+		handles = h->hnext;
+	if (h->hnext)
+		h->hnext->hprev = h->hprev;
+	pthread_mutex_unlock(&hlock);
 	for (i = 0; i < h->nents; i++) {
 		free(h->ents[i].name);
 		free(h->ents[i].arg);
@@ -1251,6 +1360,27 @@ handle_free(struct handle *h)
 	pthread_mutex_destroy(&h->lock);
 	itab_put(h->node);
 	free(h);
+}
+
+/* The session ended: free the handles the kernel will never release. */
+void
+ops_free_handles(void)
+{
+	struct handle *h;
+	int n = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&hlock);
+		h = handles;
+		pthread_mutex_unlock(&hlock);
+		if (h == NULL)
+			break;
+		handle_free(h);
+		n++;
+	}
+	if (n)
+		log_msg("%d open file%s never released by the kernel, freed", n,
+		    n == 1 ? "" : "s");
 }
 
 static void
@@ -1278,6 +1408,7 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	handle_link(h);
 	buf_init(&h->content, 0);
 	buf_init(&h->wbuf, DOC_MAX);
 	h->flags = flags;

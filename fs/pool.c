@@ -8,7 +8,10 @@
  * in the queue past it (ETIMEDOUT) or that the caller interrupted (EINTR),
  * so an op never waits longer than its deadline even when every worker is
  * stuck on the hung backend.  The workers themselves are bounded by the
- * same deadline, which every backend call honours.
+ * same deadline, which every backend call honours; should one not (a
+ * library call that hangs), the watcher answers the caller of a running
+ * op POOL_GRACE_MS after its deadline, or after it was interrupted, and
+ * the worker, when it returns, only cleans up (op_abandon, op_reply).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +23,7 @@
 #include "fs.h"
 
 #define WATCH_MS	100
+#define STOP_WAIT_S	3	/* at exit, for workers to return */
 
 struct pool {
 	char		 name[32];
@@ -30,18 +34,28 @@ struct pool {
 	size_t		 busy;		/* guarded by lock */
 	uint64_t	 done;		/* guarded by lock */
 	uint64_t	 expired;	/* guarded by lock */
+	uint64_t	 abandoned;	/* guarded by lock: answered while running */
+	struct op	**running;	/* by worker; guarded by lock */
 	int		 stopping;	/* guarded by lock */
 	int		 nthreads;
 	pthread_t	*threads;
 	pthread_t	 watcher;
 };
 
+struct wslot {
+	struct pool	*p;
+	int		 i;
+};
+
 static void *
 worker(void *arg)
 {
-	struct pool *p = arg;
+	struct wslot *w = arg;
+	struct pool *p = w->p;
+	int self = w->i;
 	struct op *op;
 
+	free(w);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->stopping && p->head == NULL)
@@ -54,12 +68,18 @@ worker(void *arg)
 			p->tail = NULL;
 		p->queued--;
 		p->busy++;
+		p->running[self] = op;
 		pthread_mutex_unlock(&p->lock);
 		op->next = NULL;
 		op_run_blocking(op);
 		pthread_mutex_lock(&p->lock);
+		/* The watcher looks at running[] under lock: free after. */
+		p->running[self] = NULL;
 		p->busy--;
 		p->done++;
+		pthread_mutex_unlock(&p->lock);
+		op_release(op);
+		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -70,6 +90,7 @@ watcher(void *arg)
 {
 	struct pool *p = arg;
 	struct op **pp, *op, *failed, *next;
+	int i;
 	struct timespec d = { 0, WATCH_MS * 1000000L };
 	int64_t now;
 
@@ -97,6 +118,19 @@ watcher(void *arg)
 		p->tail = NULL;
 		for (op = p->head; op; op = op->next)
 			p->tail = op;
+		/* Running ops that overran: their callers are answered now;
+		 * the worker frees each op when its call returns. */
+		for (i = 0; i < p->nthreads; i++) {
+			if ((op = p->running[i]) == NULL)
+				continue;
+			if (op->interrupted ? now >= op->interrupted_at +
+			    POOL_GRACE_MS : op->deadline && now >= op->deadline +
+			    POOL_GRACE_MS) {
+				if (op_abandon(op, op->interrupted ? EINTR :
+				    ETIMEDOUT))
+					p->abandoned++;
+			}
+		}
 		pthread_mutex_unlock(&p->lock);
 		for (op = failed; op; op = next) {
 			next = op->next;
@@ -119,13 +153,26 @@ pool_new(const char *name, int threads)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->threads = calloc((size_t)threads, sizeof(*p->threads));
-	if (p->threads == NULL) {
+	p->running = calloc((size_t)threads, sizeof(*p->running));
+	if (p->threads == NULL || p->running == NULL) {
+		free(p->threads);
+		free(p->running);
 		free(p);
 		return NULL;
 	}
-	for (i = 0; i < threads; i++)
-		if (pthread_create(&p->threads[i], NULL, worker, p) == 0)
-			p->nthreads++;
+	for (i = 0; i < threads; i++) {
+		struct wslot *w = malloc(sizeof(*w));
+
+		if (w == NULL)
+			break;
+		w->p = p;
+		w->i = p->nthreads;
+		if (pthread_create(&p->threads[p->nthreads], NULL, worker, w) != 0) {
+			free(w);
+			break;
+		}
+		p->nthreads++;
+	}
 	pthread_create(&p->watcher, NULL, watcher, p);
 	return p;
 }
@@ -148,6 +195,7 @@ pool_submit(struct pool *p, struct op *op)
 void
 pool_free(struct pool *p)
 {
+	struct timespec until;
 	int i;
 
 	if (p == NULL)
@@ -156,12 +204,24 @@ pool_free(struct pool *p)
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	for (i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
+	/* The backends were shut down, which ends their calls; a worker
+	 * still stuck in one a few seconds later (a library call that
+	 * ignores every deadline) is left behind, with its pool: the
+	 * process is exiting, and exiting beats hanging. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_WAIT_S;
+	for (i = 0; i < p->nthreads; i++) {
+		if (pthread_timedjoin_np(p->threads[i], NULL, &until) != 0) {
+			log_msg("pool %s: a worker is still stuck in a backend "
+			    "call; exiting without it", p->name);
+			return;
+		}
+	}
 	pthread_join(p->watcher, NULL);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->threads);
+	free(p->running);
 	free(p);
 }
 
@@ -170,7 +230,8 @@ pool_status(struct pool *p, struct buf *out)
 {
 	pthread_mutex_lock(&p->lock);
 	buf_printf(out, "  pool: %d workers, %zu busy, %zu queued, %llu done, "
-	    "%llu expired in queue\n", p->nthreads, p->busy, p->queued,
-	    (unsigned long long)p->done, (unsigned long long)p->expired);
+	    "%llu expired in queue, %llu answered while running\n",
+	    p->nthreads, p->busy, p->queued, (unsigned long long)p->done,
+	    (unsigned long long)p->expired, (unsigned long long)p->abandoned);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -15,6 +15,24 @@
 #include "../backends/mesos.h"
 #include "../backends/zk.h"
 
+/* Writes to a backend that is down are refused at once (EIO, why in msg),
+ * never queued; the pipeline writes Marathon's labels. */
+int
+backend_write_refused(int backend, struct buf *msg)
+{
+	switch (backend) {
+	case BK_MARATHON:
+	case BK_PIPELINE:
+		return FS->marathon && marathon_write_refused(FS->marathon, msg);
+	case BK_ZK:
+		return FS->zk && zk_write_refused(FS->zk, msg);
+	case BK_KAFKA:
+		return FS->kafka && kafka_write_refused(FS->kafka, msg);
+	default:
+		return 0;
+	}
+}
+
 int
 readme_read(struct nctx *c, struct buf *out)
 {

@@ -100,7 +100,8 @@ test_expect_success 'the merged log of an app keeps the reachable instances whil
 	sleep 1 &&
 	emu /_emu/tasks/log -X POST -H "Content-Type: application/json" \
 		-d "{\"taskId\":\"$T1\",\"stream\":\"stdout\",\"append\":\"still-here\\n\"}" >/dev/null &&
-	wait_for 4 grep -q "^$T1: still-here$" $TRASH/merged
+	wait_for 4 grep -q "^$T1: still-here$" $TRASH/merged &&
+	wait	# for tail, so the unmount finds no file open
 '
 
 emu_knobs "{\"agents\": {\"$A0\": {\"hang\": false}}}"
