@@ -4,7 +4,7 @@
 # recv to Marathon in the daemon) still gets its caller ETIMEDOUT within
 # the deadline plus 1 s, while the rest of the mount answers; Ctrl-C (a
 # SIGINT, so FUSE INTERRUPT) ends a blocked deployments/<id>/wait and a
-# followed Kafka messages promptly; 100 readers stuck on a hung agent leave
+# read blocked on a hung agent promptly; 100 readers stuck on a hung agent leave
 # ls apps/ and a cached file answering within 100 ms, and each of them ends
 # within the deadline plus 1 s; while Marathon, ZooKeeper or Kafka is down,
 # writes to it are refused at once with EIO and the reason in .error, and
@@ -53,6 +53,15 @@ write_close() {
 f = open(sys.argv[1], "w")
 f.write(sys.argv[2])
 f.close()' "$1" "$2"
+}
+
+# readers_blocked N FILE: N cat processes of FILE exist and at least one
+# of their requests is in archonfs's Mesos pool (the kernel sends one
+# LOOKUP of a name at a time; the others wait for it in the kernel).
+readers_blocked() {
+	[ "$(pgrep -c -f "^cat $2\$")" = "$1" ] &&
+	awk '/^mesos/ { m = 1 } m && /pool:/ { gsub(",", ""); print $4 + $6; exit }' \
+		"$MNT/.archonfs/status" | grep -qv "^0\$"
 }
 
 # ended_within PID LIMIT_MS: the process exits within LIMIT_MS.
@@ -150,7 +159,8 @@ test_expect_success '100 readers stuck on a hung agent: ls apps/ and a cached fi
 	for i in $(seq 1 100); do
 		{ s=$(date +%s%N); cat $A/tasks/$T/stdout >/dev/null 2>$TRASH/r$i.err; echo "$? $(ms_since $s)" >$TRASH/r$i.res; } &
 	done &&
-	sleep 0.5 &&
+	wait_for 20 readers_blocked 100 $A/tasks/$T/stdout &&
+	echo "# all 100 readers blocked $(ms_since $t0) ms after they started" &&
 	for probe in 1 2 3; do
 		timed pls 100 ls $MNT/apps && grep -qx f $TRASH/pls.out &&
 		timed pcat 100 cat $A/status && grep -q "^instances: " $TRASH/pcat.out || exit 1
