@@ -226,6 +226,14 @@ load_credentials(struct options *o)
 	return 0;
 }
 
+static void
+say_stale(const char *mp)
+{
+	fprintf(stderr, "archonfs: %s is a stale mount (a previous archonfs "
+	    "ended without unmounting); run:\n  fusermount3 -u %s\nthen mount "
+	    "again\n", mp, mp);
+}
+
 static int
 check_mountpoint(const char *mp)
 {
@@ -233,11 +241,11 @@ check_mountpoint(const char *mp)
 	struct stat st;
 	DIR *d;
 
+	/* A dead mount may still stat (the kernel answers for its root);
+	 * reading it fails ENOTCONN either way. */
 	if (stat(mp, &st) != 0) {
 		if (errno == ENOTCONN)
-			fprintf(stderr, "archonfs: %s is a stale mount (a previous "
-			    "archonfs ended without unmounting); run:\n"
-			    "  fusermount3 -u %s\nthen mount again\n", mp, mp);
+			say_stale(mp);
 		else if (errno == ENOENT)
 			fprintf(stderr, "archonfs: mount point %s does not exist; "
 			    "create it with: mkdir -p %s\n", mp, mp);
@@ -251,7 +259,11 @@ check_mountpoint(const char *mp)
 		return -1;
 	}
 	if ((d = opendir(mp)) == NULL) {
-		fprintf(stderr, "archonfs: mount point %s: %s\n", mp, strerror(errno));
+		if (errno == ENOTCONN)
+			say_stale(mp);
+		else
+			fprintf(stderr, "archonfs: mount point %s: %s\n", mp,
+			    strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
