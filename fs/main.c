@@ -392,8 +392,11 @@ main(int argc, char *argv[])
 		log_msg("cannot start the Kafka backend");
 		goto out;
 	}
-	log_msg("mounted on %s%s%s", co.mountpoint,
-	    fs.opt.marathon ? ", marathon " : "", fs.opt.marathon ? "up" : "");
+	/* Backends come up on their own: .archonfs/status says how they are. */
+	log_msg("mounted on %s%s%s%s%s; state in .archonfs/status",
+	    co.mountpoint, fs.opt.marathon ? ", marathon" : "",
+	    fs.zk ? ", zookeeper" : "", fs.kafka ? ", kafka" : "",
+	    fs.mesos ? ", mesos" : "");
 	if (co.singlethread) {
 		rc = fuse_session_loop(fs.se);
 	} else {
