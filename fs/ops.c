@@ -1933,30 +1933,56 @@ ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	op_start(op);
 }
 
+/*
+ * mkdir and symlink make a name in a directory: the name must be new
+ * (0, or -EEXIST and the like); then the name made is replied as an entry.
+ */
+static int
+make_begin(struct op *op, struct inode *parent, struct nctx *pc,
+    struct nctx *cc, enum node_id *row, char **arg)
+{
+	int rc;
+
+	ctx_init(pc, op, parent);
+	memset(cc, 0, sizeof(*cc));
+	if (FS->opt.ro)
+		return -EROFS;
+	if ((rc = resolve(pc, op->name, row, arg)) == 0)
+		return -EEXIST;
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int
+make_reply(struct op *op, struct inode *parent, struct nctx *pc,
+    struct nctx *cc, enum node_id row)
+{
+	struct inode *in;
+	struct stat st;
+	int rc;
+
+	ctx_child(cc, pc, op->name, row, NULL);
+	if ((rc = node_attr(cc, &st, 0)) != 0)
+		return rc;
+	if ((in = itab_get(parent, op->name, row, NULL, 1)) == NULL)
+		return -ENOMEM;
+	fill_entry(&op->entry, in, &st);
+	op->rkind = R_ENTRY;
+	itab_put(in);
+	return 0;
+}
+
 static int
 do_mkdir(struct op *op)
 {
-	struct inode *parent, *in;
+	struct inode *parent;
 	struct nctx pc, cc;
-	struct stat st;
 	enum node_id row;
 	char path[4096], *arg = NULL;
 	int rc;
 
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
-	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
-	if (FS->opt.ro) {
-		rc = -EROFS;
-		goto out;
-	}
-	rc = resolve(&pc, op->name, &row, &arg);
-	if (rc == 0) {
-		rc = -EEXIST;
-		goto out;
-	}
-	if (rc != -ENOENT)
+	if ((rc = make_begin(op, parent, &pc, &cc, &row, &arg)) != 0)
 		goto out;
 	if (pc.t->mkdir == NULL || !backend_enabled(pc.t->backend)) {
 		rc = refuse_msg(op, parent, op->name, EPERM, "cannot make "
@@ -1983,17 +2009,9 @@ do_mkdir(struct op *op)
 	} else {
 		log_change(op, path, buf_str(&op->audit), 0, NULL);
 	}
-	ctx_child(&cc, &pc, op->name, row, NULL);
-	if ((rc = node_attr(&cc, &st, 0)) != 0 ||
-	    (in = itab_get(parent, op->name, row, NULL, 1)) == NULL) {
-		if (node_row(row)->flags & NF_LOCAL)
-			local_remove(path);
-		rc = rc ? rc : -ENOMEM;
-		goto out;
-	}
-	fill_entry(&op->entry, in, &st);
-	op->rkind = R_ENTRY;
-	itab_put(in);
+	if ((rc = make_reply(op, parent, &pc, &cc, row)) != 0 &&
+	    (node_row(row)->flags & NF_LOCAL))
+		local_remove(path);
 out:
 	ctx_done(&cc);
 	ctx_done(&pc);
@@ -2005,26 +2023,15 @@ out:
 static int
 do_symlink(struct op *op)
 {
-	struct inode *parent, *in;
+	struct inode *parent;
 	struct nctx pc, cc;
-	struct stat st;
 	enum node_id row;
 	char path[4096], *arg = NULL;
 	int rc;
 
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
-	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
-	if (FS->opt.ro) {
-		rc = -EROFS;
-		goto out;
-	}
-	if ((rc = resolve(&pc, op->name, &row, &arg)) == 0) {
-		rc = -EEXIST;
-		goto out;
-	}
-	if (rc != -ENOENT)
+	if ((rc = make_begin(op, parent, &pc, &cc, &row, &arg)) != 0)
 		goto out;
 	if (pc.t->symlink == NULL || !backend_enabled(pc.t->backend)) {
 		rc = refuse_msg(op, parent, op->name, EPERM, "cannot make a "
@@ -2042,16 +2049,7 @@ do_symlink(struct op *op)
 		goto out;
 	}
 	log_change(op, path, buf_str(&op->audit), 0, NULL);
-	ctx_child(&cc, &pc, op->name, row, NULL);
-	if ((rc = node_attr(&cc, &st, 0)) != 0)
-		goto out;
-	if ((in = itab_get(parent, op->name, row, NULL, 1)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	fill_entry(&op->entry, in, &st);
-	op->rkind = R_ENTRY;
-	itab_put(in);
+	rc = make_reply(op, parent, &pc, &cc, row);
 out:
 	ctx_done(&cc);
 	ctx_done(&pc);
