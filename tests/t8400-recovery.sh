@@ -1,6 +1,8 @@
 #!/bin/bash
 # t8400: recovery without a remount, and clean endings.  It proves: with
-# --marathon DEAD,LIVE the mount works through the live one; when the
+# --marathon DEAD,LIVE the mount works through the live one; a Marathon
+# unreachable at mount time does not stop the mount, and is used once it
+# answers; when the
 # Marathon archonfs uses dies (a proxy in front of the emulator, killed),
 # reads and writes carry on through the next URL; a write that gets no
 # answer is ETIMEDOUT and .error says to look at deployments/; SIGINT and
@@ -14,10 +16,11 @@ A=$MNT/apps$APP
 # a free loopback port nobody listens on
 dead_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# start_proxy [PORT]
 start_proxy() {
 	rm -f $TRASH/proxy.port
 	$PY "$TESTS/tcp_proxy.py" --port-file $TRASH/proxy.port --to "${ARCHONFS_MARATHON#http://}" \
-		>$TRASH/proxy.log 2>&1 &
+		--port "${1:-0}" >$TRASH/proxy.log 2>&1 &
 	echo $! >$TRASH/proxy.pid
 	wait_for 5 test -s $TRASH/proxy.port
 }
@@ -38,6 +41,18 @@ test_expect_success '--marathon DEAD,LIVE: the mount reads and writes through th
 	echo 2 >$A/instances && check_eq 2 "$(emu_app $APP | jq .instances)" "instances in Marathon" &&
 	check_file_has $MNT/.archonfs/status "^  url: $ARCHONFS_MARATHON\$" &&
 	wait_for 10 no_deployments && umount_archonfs
+'
+
+test_expect_success 'a Marathon unreachable at mount time: the mount is made, status says down, apps/ is EIO; it comes up when Marathon does' '
+	port=$(dead_port) &&
+	mount_archonfs --marathon "http://127.0.0.1:$port" -o timeout=3 &&
+	expect_errno EIO ls $MNT/apps &&
+	check_file_has $MNT/.archonfs/status "^marathon: down" &&
+	start_proxy $port &&
+	wait_for 15 sh -c "ls $MNT/apps | grep -qx r" &&
+	check_eq 2 "$(cat $A/instances)" "instances" &&
+	check_file_has $MNT/.archonfs/status "^marathon: up" &&
+	stop_proxy && umount_archonfs
 '
 
 test_expect_success 'the Marathon in use dies: reads and writes go on through the next URL, no remount' '

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """tests/tcp_proxy.py: a TCP forwarder for tests (never part of archonfs).
 
-  tcp_proxy.py --port-file FILE --to HOST:PORT
+  tcp_proxy.py --port-file FILE --to HOST:PORT [--port N]
 
-Listens on 127.0.0.1 on a free port (written to FILE once listening) and
+Listens on 127.0.0.1 on port N (default: a free one; written to FILE once
+listening) and
 copies bytes both ways between each client and HOST:PORT.  Killing it is a
 server that dies: connections drop and new ones are refused.  t8400 puts it
 in front of the Marathon emulator as the first of two --marathon URLs.
@@ -44,11 +45,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--to", required=True)
+    ap.add_argument("--port", type=int, default=0)
     o = ap.parse_args()
     host, port = o.to.rsplit(":", 1)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
+    ls.bind(("127.0.0.1", o.port))
     ls.listen(64)
     tmp = o.port_file + ".tmp"
     with open(tmp, "w") as f:
