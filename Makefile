@@ -7,6 +7,8 @@
 #                   with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make install    install the binary and archonfs.8 under $(PREFIX)
 #   make bench      side-by-side benchmarks; writes docs/performance.md
+#   make demo       a local demo cluster mounted at ./mnt (or $DEMO_MNT) with a
+#                   tour to try; Ctrl-C unmounts and stops it (tests/demo)
 
 PREFIX	?= /usr/local
 MANDIR	?= $(PREFIX)/share/man
@@ -67,6 +69,11 @@ check: archonfs unit
 bench: archonfs
 	tests/bench/run
 
+# The script checks the dependencies before building, so a missing one is
+# named (with the apt-get command) rather than failing the compile.
+demo:
+	@MAKE="$(MAKE)" DEB_PACKAGES="$(DEB_PACKAGES)" PKGS="$(PKGS)" tests/demo
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	elif command -v sudo >/dev/null; then SUDO=sudo; \
@@ -83,6 +90,6 @@ install: archonfs
 
 clean:
 	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) .build-*
-	rm -rf tests/out
+	rm -rf tests/out .demo
 
-.PHONY: all check unit deps install clean bench
+.PHONY: all check unit deps install clean bench demo
