@@ -14,6 +14,7 @@ Usage:
                   [--heartbeat-seconds S] [--legacy-task-ids]
                   [--mesos-master URL] [--mesos-leader-ui-url URL]
                   [--mesos-agents N] [--agent-hostnames H1,H2,...] [--sandbox-root DIR]
+                  [--run-commands]
 
 The same process runs the Mesos master and --mesos-agents agents (default 2)
 of the cluster, each on its own loopback port (tests/mesos_emu.py): the
@@ -1227,6 +1228,27 @@ class Marathon(object):
             self.mesos.terminal(t.id, state)
         self.status_event(t, state, message)
         self.touch(app)
+
+    def task_exited(self, task_id, status):
+        """A task's real process ended by itself (--run-commands): the
+        executor reports TASK_FINISHED or TASK_FAILED and Marathon launches
+        the instance again."""
+        with self.lock:
+            for app in self.apps.values():
+                for t in list(app.tasks.values()):
+                    if t.id != task_id:
+                        continue
+                    state = "TASK_FINISHED" if status == 0 else "TASK_FAILED"
+                    msg = "Command exited with status %d" % (status if status >= 0 else 128 - status)
+                    if status != 0:
+                        app.last_failure = collections.OrderedDict([
+                            ("appId", app.id), ("host", t.agent["host"]), ("message", msg),
+                            ("state", state), ("taskId", t.id),
+                            ("timestamp", iso_ms(now_ms())), ("version", t.version),
+                            ("slaveId", t.agent["id"])])
+                    self.kill(app, t, state, msg)
+                    self.launch(app, 1, inst_uuid=t.uuid, inc=t.inc + 1)
+                    return
 
     def kill_and_replace(self, app, t, wipe=False):
         self.kill(app, t)
@@ -2715,6 +2737,9 @@ def main(argv=None):
                     help="default: http://127.0.0.1:MASTERPORT/ of the emulated master")
     ap.add_argument("--mesos-agents", type=int, default=2, metavar="N",
                     help="number of emulated Mesos agents (default 2, at least 1)")
+    ap.add_argument("--run-commands", action="store_true",
+                    help="run each task's cmd as a real local process in its sandbox "
+                         "(make demo); one that ends is relaunched, as Marathon does")
     ap.add_argument("--agent-hostnames", default=None, metavar="H1,H2,...",
                     help="the agents' hostnames, in order (default agent-N.emu.local); "
                          "tasks report them as their host")
@@ -2740,11 +2765,13 @@ def main(argv=None):
         mesos = mesos_emu.Mesos(opts.mesos_agents, opts.sandbox_root, host=opts.host,
                                 state_lock=lock, knobs=knobs, knob_cond=knob_cond,
                                 hostnames=(opts.agent_hostnames or "").split(",")
-                                if opts.agent_hostnames else None)
+                                if opts.agent_hostnames else None,
+                                run_commands=opts.run_commands)
     except OSError as e:
         sys.stderr.write("marathon_emu: cannot start the Mesos part: %s\n" % e)
         return 2
     emu = Marathon(opts, mesos, lock=lock, knobs=knobs, knob_cond=knob_cond)
+    mesos.on_exit = emu.task_exited
     emu.knobs["agents"] = mesos.knob_view()
     mesos.begin_bulk()
     with emu.lock:

@@ -43,7 +43,9 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
+import subprocess
 import stat
 import struct
 import sys
@@ -422,6 +424,8 @@ class MTask(object):
         if cmd is None and spec.get("args"):
             cmd = " ".join(spec["args"])
         cmd = cmd or ""
+        self.cmd = cmd
+        self.proc = None            # the real process (--run-commands)
         shown = cmd[:12] + "..." if len(cmd) > 15 else cmd
         self.executor_name = "Command Executor (Task: %s) (Command: sh -c '%s')" % (task_id, shown)
         fw = mesos.framework_id
@@ -627,7 +631,7 @@ class Master(Node):
 
 class Mesos(object):
     def __init__(self, n_agents, sandbox_root, host="127.0.0.1", state_lock=None, knobs=None,
-                 knob_cond=None, hostnames=None):
+                 knob_cond=None, hostnames=None, run_commands=False):
         if n_agents < 1:
             raise ValueError("--mesos-agents must be at least 1")
         self.lock = state_lock or threading.RLock()
@@ -648,6 +652,13 @@ class Mesos(object):
         self.master_id = "%s-%d-%d-%d" % (time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
                                           ip_int, self.master.port, os.getpid())
         self.framework_id = "%s-0000" % self.master_id
+        # run_commands: each task's cmd runs as a real local process (sh -c,
+        # in its sandbox, stdout and stderr into the sandbox's files), as
+        # the command executor does; on_exit(task_id, status) is called when
+        # one ends by itself (Marathon's part: record it, relaunch).
+        self.run_commands = run_commands
+        self.on_exit = None
+        self.spawn_q = None
         # hostnames: what each agent calls itself (default agent-N.emu.local)
         hostnames = list(hostnames or [])
         self.agents = [Agent(self, i, host, hostnames[i] if i < len(hostnames) else None)
@@ -676,9 +687,13 @@ class Mesos(object):
         for a in self.agents:
             a.serve()
         self.writer.start()
+        if self.run_commands:
+            threading.Thread(target=self._reaper, name="reaper", daemon=True).start()
 
     def stop(self):
         self.stop_event.set()
+        for t in list(self.tasks.values()):
+            self._end(t)
         for n in [self.master] + self.agents:
             try:
                 n.stop()
@@ -740,20 +755,112 @@ class Mesos(object):
         if len(todo) < 16:
             for t in todo:
                 self._create_sandbox(t)
-            return
-        import concurrent.futures
-        with concurrent.futures.ThreadPoolExecutor(8) as ex:
-            list(ex.map(self._create_sandbox, todo))
+        else:
+            import concurrent.futures
+            with concurrent.futures.ThreadPoolExecutor(8) as ex:
+                list(ex.map(self._create_sandbox, todo))
+        for t in todo:
+            if t.state == "TASK_RUNNING":
+                self._spawn(t)
 
     def running(self, task_id):
         t = self.tasks.get(task_id)
         if t is not None and t.state != "TASK_RUNNING":
             t.add_status("TASK_RUNNING")
+            if self.bulk is None:
+                self._spawn(t)
+
+    # -- real processes (--run-commands) --
+
+    def _spawner(self):
+        """Starts every task process, from this one long-lived thread: each
+        child asks for SIGKILL when its parent goes (PR_SET_PDEATHSIG), and
+        Linux means the parent *thread*, so a request thread that ends must
+        not be it.  An emulator killed with SIGKILL leaves no task behind."""
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def pdeathsig():
+            libc.prctl(1, signal.SIGKILL)       # PR_SET_PDEATHSIG
+
+        while True:
+            job = self.spawn_q.get()
+            if job is None:
+                return
+            args, kw, done, ev = job
+            try:
+                done.append(subprocess.Popen(args, preexec_fn=pdeathsig, **kw))
+            except OSError as e:
+                done.append(e)
+            ev.set()
+
+    def _popen(self, args, **kw):
+        if self.spawn_q is None:
+            import queue
+            self.spawn_q = queue.Queue()
+            threading.Thread(target=self._spawner, name="spawner", daemon=True).start()
+        done, ev = [], threading.Event()
+        self.spawn_q.put((args, kw, done, ev))
+        ev.wait()
+        if isinstance(done[0], OSError):
+            raise done[0]
+        return done[0]
+
+    def _spawn(self, t):
+        if not self.run_commands or not t.cmd or t.proc is not None:
+            return
+        env = dict(os.environ)
+        env.update({"MESOS_SANDBOX": t.directory, "MESOS_TASK_ID": t.id,
+                    "MARATHON_APP_ID": t.app_id, "HOST": t.agent.hostname})
+        for i, p in enumerate(t.ports):
+            env["PORT%d" % i] = str(p)
+        if t.ports:
+            env["PORT"] = str(t.ports[0])
+        try:
+            with open(os.path.join(t.directory, "stdout"), "ab") as out, \
+                    open(os.path.join(t.directory, "stderr"), "ab") as err:
+                t.proc = self._popen(["sh", "-c", t.cmd], cwd=t.directory, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                     start_new_session=True)
+        except OSError as e:
+            warn("cannot run the command of %s: %s" % (t.id, e))
+
+    @staticmethod
+    def _end(t):
+        """TERM the task's process group, KILL it if it lingers."""
+        p, t.proc = t.proc, None
+        if p is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(p.pid, sig)
+            except OSError:
+                pass
+            try:
+                p.wait(timeout=1)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+
+    def _reaper(self):
+        while not self.stop_event.wait(0.2):
+            ended = []
+            with self.lock:
+                for t in list(self.tasks.values()):
+                    if t.proc is not None and t.proc.poll() is not None:
+                        ended.append((t.id, t.proc.returncode))
+                        t.proc = None
+            for tid, rc in ended:
+                if self.on_exit is not None:
+                    try:
+                        self.on_exit(tid, rc)
+                    except Exception:
+                        traceback.print_exc()
 
     def terminal(self, task_id, state):
         t = self.tasks.pop(task_id, None)
         if t is None:
             return
+        self._end(t)
         with self.io_lock:
             t.add_status(state)
             t.close_fds()
@@ -805,7 +912,8 @@ class Mesos(object):
             if now - next_t > 1.0:
                 next_t = now + interval
             with self.lock:
-                running = [t for t in self.tasks.values() if t.running]
+                # a real process writes its own output
+                running = [t for t in self.tasks.values() if t.running and t.proc is None]
             with self.io_lock:
                 for t in running:
                     if not t.running:
