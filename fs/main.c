@@ -138,6 +138,10 @@ static void
 usage(const char *prog)
 {
 	/* One screen (24 lines) naming every option; archonfs(8) has the rest. */
+	const char *base = strrchr(prog, '/');
+
+	/* The name alone: a long path would break the 80 columns. */
+	prog = base ? base + 1 : prog;
 	printf(
 "usage: %s [options] MOUNTPOINT        unmount: fusermount3 -u MOUNTPOINT\n"
 "Mounts a cluster as files: apps/ deployments/ (Marathon), zk/, topics/ and\n"

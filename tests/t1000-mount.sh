@@ -5,11 +5,14 @@
 
 start_cluster --load "$TESTS/fixtures/marathon/155_100.json"
 
-test_expect_success '--help fits one screen and names every option' '
+test_expect_success '--help fits one screen (24 lines of 80 columns) and names every option' '
 	"$ARCHONFS" --help >$TRASH/help &&
-	test $(wc -l <$TRASH/help) -le 40 &&
+	check_eq 0 "$(awk "length > 80" $TRASH/help | wc -l)" "lines over 80 columns" &&
+	test $(wc -l <$TRASH/help) -le 24 &&
 	for o in --marathon --mesos --zk --kafka "-o ro" allow_other credentials \
-	    timeout ttl force noevents insecure; do
+	    timeout ttl force noevents insecure workers entry_timeout attr_timeout \
+	    zk_datafile kafka. consumes_label produces_label zk_consumes zk_produces \
+	    group_app; do
 		grep -q -- "$o" $TRASH/help || { echo "missing $o"; exit 1; }
 	done
 '
