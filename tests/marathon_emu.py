@@ -15,6 +15,15 @@ Usage:
                   [--mesos-master URL] [--mesos-leader-ui-url URL]
                   [--mesos-agents N] [--agent-hostnames H1,H2,...] [--sandbox-root DIR]
                   [--run-commands]
+                  [--tls-cert PEM --tls-key PEM --tls-port-file FILE]
+                  [--basic-auth USER:PASSWORD]
+
+--tls-cert/--tls-key/--tls-port-file also serve the same emulator over HTTPS
+on a second free port (written to FILE); the plain port keeps answering, so
+tests reach /_emu/ as before.  --basic-auth makes every Marathon route except
+/ping answer 401 {"message":"Invalid username or password."} (as a DC/OS or
+auth-plugin Marathon does, API-NOTES 1.1) unless the request carries those
+credentials; /_emu/ stays open and refused requests are not logged.
 
 The same process runs the Mesos master and --mesos-agents agents (default 2)
 of the cluster, each on its own loopback port (tests/mesos_emu.py): the
@@ -53,6 +62,7 @@ agents {"<agentId>": {"down":bool,"hang":bool}}, mesos_master {"down":bool,"hang
 """
 
 import argparse
+import base64
 import collections
 import copy
 import heapq
@@ -1921,6 +1931,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(resp, head=(method == "HEAD"))
             return
 
+        if self.auth_refused(path, method):
+            return
         template, handler, params = ROUTES.match(method, path)
         route_key = "%s %s" % (method, template)
         with emu.log_lock:
@@ -1976,6 +1988,24 @@ class Handler(BaseHTTPRequestHandler):
             warn("request %s %s failed:\n%s" % (method, self.path, traceback.format_exc()))
             resp = json_response(500, {"message": "An unexpected server error occurred."})
         self.send(resp, head=(method == "HEAD"))
+
+    # -- --basic-auth: 401 without the right credentials --
+
+    def auth_refused(self, path, method):
+        want = getattr(self.server, "basic_auth", None)
+        if not want or path == "/ping":
+            return False
+        got = self.headers.get("Authorization") or ""
+        if got.startswith("Basic "):
+            try:
+                if base64.b64decode(got[6:].strip()).decode("utf-8") == want:
+                    return False
+            except ValueError:
+                pass
+        self.send(json_response(401, {"message": "Invalid username or password."},
+                                [("WWW-Authenticate", 'Basic realm="Marathon"')]),
+                  head=(method == "HEAD"))
+        return True
 
     # -- /_emu control API --
 
@@ -2719,6 +2749,40 @@ class Server(ThreadingHTTPServer):
         warn("connection from %s failed:\n%s" % (client_address, traceback.format_exc()))
 
 
+def add_security_args(ap):
+    """--tls-* and --basic-auth (see the head of this file)."""
+    ap.add_argument("--tls-cert", metavar="PEM", help="certificate for the HTTPS port")
+    ap.add_argument("--tls-key", metavar="PEM", help="its private key")
+    ap.add_argument("--tls-port-file", metavar="FILE",
+                    help="also serve HTTPS on a free port, written to FILE")
+    ap.add_argument("--basic-auth", metavar="USER:PASSWORD",
+                    help="answer 401 to Marathon routes without these credentials")
+
+
+def start_security(opts, server, emu):
+    """Apply --basic-auth to server and start the HTTPS twin, if asked.
+    Returns the HTTPS server or None."""
+    server.basic_auth = opts.basic_auth
+    if not opts.tls_port_file:
+        return None
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+    tls = Server((opts.host, 0), Handler, bind_and_activate=False)
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    tls.server_bind()
+    tls.server_activate()
+    tls.emu = emu
+    tls.basic_auth = opts.basic_auth
+    tmp = "%s.tmp.%d" % (opts.tls_port_file, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % tls.server_address[1])
+    os.rename(tmp, opts.tls_port_file)
+    threading.Thread(target=tls.serve_forever, kwargs={"poll_interval": 0.2},
+                     daemon=True).start()
+    return tls
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Marathon 1.10.26 emulator for tests")
     ap.add_argument("--host", default="127.0.0.1")
@@ -2747,7 +2811,11 @@ def main(argv=None):
                     help="Mesos work_dir of the agents (default: a temporary directory)")
     ap.add_argument("--zk", default="zk://127.0.0.1:2181/marathon")
     ap.add_argument("--seed", type=int, default=None)
+    add_security_args(ap)
     opts = ap.parse_args(argv)
+    if opts.tls_port_file and not (opts.tls_cert and opts.tls_key):
+        sys.stderr.write("marathon_emu: --tls-port-file needs --tls-cert and --tls-key\n")
+        return 2
     if opts.seed is not None:
         random.seed(opts.seed)
 
@@ -2795,6 +2863,7 @@ def main(argv=None):
     mesos.marathon_port = emu.port
     mesos.marathon_host = opts.host
     mesos.start()
+    start_security(opts, server, emu)
     if opts.port_file:
         tmp = "%s.tmp.%d" % (opts.port_file, os.getpid())
         with open(tmp, "w") as f:
