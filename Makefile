@@ -39,7 +39,7 @@ DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
 	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev \
-	zookeeper kcat python3-kafka libgraphviz-dev graphviz
+	zookeeper kcat python3-kafka libgraphviz-dev graphviz openssl
 
 all: archonfs
 
@@ -50,8 +50,8 @@ archonfs: $(FS_OBJ) $(BACKEND_OBJ)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Unit tests link the backends (pure logic) and the pure parts of fs/.
-tests/unit/test_%: tests/unit/test_%.c tests/unit/unit.h $(BACKEND_OBJ) fs/local.o fs/creds.o
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BACKEND_OBJ) fs/local.o fs/creds.o $(LIBS)
+tests/unit/test_%: tests/unit/test_%.c tests/unit/unit.h $(BACKEND_OBJ) fs/local.o fs/creds.o fs/names.o
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BACKEND_OBJ) fs/local.o fs/creds.o fs/names.o $(LIBS)
 
 unit: $(UNIT_BIN)
 

@@ -944,7 +944,10 @@ fetch_groups(void *arg, int64_t deadline, void **out, struct buf *msg)
 	for (i = 0; i < nl; i++) {
 		const char *name = rd_kafka_ConsumerGroupListing_group_id(ls[i]);
 
-		if (!usable_name(name))
+		/* Any group id but "" is kept: fs/ escapes the ones that are
+		 * not file names ("a/b", "..").  Topic names are checked by
+		 * usable_name(), which Kafka's own rule makes a no-op. */
+		if (name == NULL || *name == '\0')
 			continue;
 		names[g->n] = name;
 		g->g[g->n].name = strdup(name);

@@ -7,6 +7,11 @@
  *   topics/<new>/           pending until partitions or topic.json is written
  *   groups/<g>/state, members, lag, offsets
  *
+ * A consumer group id is any string ("..", "a/b"), so <g> is its escaped
+ * name (names.h: %2F, %2E%2E, %25), and the group itself is the captured
+ * argument every handler below reads (group_of, ctx_arg); topic names are
+ * safe as they are (kafka_check_topic's rule).
+ *
  * Listings and shapes come from the metadata and groups snapshots (one
  * request each per refresh); configs, watermarks and committed offsets are
  * asked when a file showing them is read.  Kafka pushes nothing, so
@@ -28,6 +33,7 @@
 #include "fs.h"
 #include "inode.h"
 #include "local.h"
+#include "names.h"
 #include "tree.h"
 #include "../backends/kafka.h"
 #include "../backends/logmerge.h"
@@ -678,6 +684,21 @@ offset_hit(void *arg, const char *topic, int32_t partition, int64_t offset)
 	return t->hit;
 }
 
+/* A group's entry: its escaped name, the group as the argument; a group
+ * with no file name (empty, too long) is left out. */
+static int
+add_escaped(struct dirfill *f, const char *group, enum node_id row)
+{
+	char *name = name_escape(group);
+	int rc;
+
+	if (name == NULL)
+		return 0;
+	rc = dirfill_add(f, name, row, group);
+	free(name);
+	return rc;
+}
+
 static int
 each_group(void *arg, const char *group)
 {
@@ -698,7 +719,7 @@ each_group(void *arg, const char *group)
 		}
 	}
 	if (t->hit && t->f)
-		return dirfill_add(t->f, group, N_TOPIC_GROUP, NULL);
+		return add_escaped(t->f, group, N_TOPIC_GROUP);
 	return t->hit && t->only ? 1 : 0;
 }
 
@@ -731,21 +752,26 @@ tgroups_list(struct nctx *c, struct dirfill *f)
 int
 tgroups_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 {
+	char *group;
 	int rc, hit = 0;
 
-	(void)arg;
-	if ((rc = topic_groups(c, NULL, name, &hit)) != 0)
-		return rc;
-	if (!hit)
+	if ((group = name_unescape(name)) == NULL)
 		return -ENOENT;
-	*row = N_TOPIC_GROUP;
-	return 0;
+	if ((rc = topic_groups(c, NULL, group, &hit)) == 0 && !hit)
+		rc = -ENOENT;
+	if (rc == 0) {
+		*row = N_TOPIC_GROUP;
+		*arg = group;
+	} else {
+		free(group);
+	}
+	return rc;
 }
 
 int
 tgroup_link_read(struct nctx *c, struct buf *out)
 {
-	return buf_printf(out, "../../../groups/%s", c->name);
+	return buf_printf(out, "../../../groups/%s", c->name);	/* escaped */
 }
 
 /* ---- groups/ ---------------------------------------------------------------- */
@@ -759,7 +785,7 @@ group_of(const struct nctx *c)
 static int
 add_group(void *arg, const char *group)
 {
-	return dirfill_add(arg, group, N_KGROUP, NULL);
+	return add_escaped(arg, group, N_KGROUP);
 }
 
 int
@@ -777,15 +803,20 @@ int
 kgroups_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 {
 	struct kafka_groups *g;
+	char *group;
 	int rc;
 
-	(void)arg;
-	if ((rc = groups_snap(c, &g)) != 0)
-		return rc;
-	if (kafka_group_state(g, name) == NULL)
+	if ((group = name_unescape(name)) == NULL)
 		return -ENOENT;
-	*row = N_KGROUP;
-	return 0;
+	if ((rc = groups_snap(c, &g)) == 0 && kafka_group_state(g, group) == NULL)
+		rc = -ENOENT;
+	if (rc == 0) {
+		*row = N_KGROUP;
+		*arg = group;
+	} else {
+		free(group);
+	}
+	return rc;
 }
 
 int
