@@ -49,6 +49,7 @@
 #include "fs.h"
 #include "inode.h"
 #include "local.h"
+#include "names.h"
 
 enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_STREAM, H_DIR };
 
@@ -197,9 +198,12 @@ dirfill_add_attr(struct dirfill *f, const char *name, enum node_id row,
     const char *arg, const struct stat *st)
 {
 	int rc = dirfill_add(f, name, row, arg);
-	struct dent *d = &f->h->ents[f->h->nents - 1];
+	struct dent *d;
 
-	if (rc == 0 && st && strcmp(d->name, name) == 0 && !d->have_st) {
+	if (rc != 0 || f->h->nents == 0)
+		return rc;	/* or the name was left out */
+	d = &f->h->ents[f->h->nents - 1];
+	if (st && strcmp(d->name, name) == 0 && !d->have_st) {
 		d->st = *st;
 		if (FS->opt.ro)
 			d->st.st_mode &= ~(mode_t)0222;
@@ -216,6 +220,11 @@ dirfill_add(struct dirfill *f, const char *name, enum node_id row,
 	struct dent *ne;
 	size_t i;
 
+	/* A cluster name that cannot be a file name ("..", "a/b", longer
+	 * than 255 bytes) is left out, here for every listing (names.h);
+	 * lookups refuse the same names in valid_name(). */
+	if (!name_plain(name))
+		return 0;
 	/* Names are unique in a directory: the first one wins. */
 	for (i = 0; i < h->nents; i++)
 		if (strcmp(h->ents[i].name, name) == 0)
@@ -248,7 +257,8 @@ valid_name(const char *name)
 {
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
-	if (strchr(name, '/') || name[0] == '\0')
+	if (strchr(name, '/') || name[0] == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
 		return -EINVAL;
 	return 0;
 }
