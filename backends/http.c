@@ -318,7 +318,9 @@ note_result(struct http_client *c, int idx, int rc, long status,
 	pthread_mutex_lock(&c->lock);
 	c->stats.requests++;
 	c->stats.last_latency_ms = latency;
-	if (rc == 0 && status < 500) {
+	/* A refusal of our credentials (401, 403) is a failure worth
+	 * showing in .archonfs/status, though the server answered. */
+	if (rc == 0 && status < 500 && status != 401 && status != 403) {
 		c->stats.last_ok_wall_ms = wall_ms();
 		c->cur = idx;
 		snprintf(c->stats.url, sizeof(c->stats.url), "%s", c->shown[idx]);
