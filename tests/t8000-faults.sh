@@ -6,7 +6,8 @@
 # SIGINT, so FUSE INTERRUPT) ends a blocked deployments/<id>/wait and a
 # read blocked on a hung agent promptly; 100 readers stuck on a hung agent leave
 # ls apps/ and a cached file answering within 100 ms, and each of them ends
-# within the deadline plus 1 s; while Marathon, ZooKeeper or Kafka is down,
+# within the deadline plus 1 s; a paused Kafka broker (SIGSTOP) makes only
+# Kafka's files time out; while Marathon, ZooKeeper or Kafka is down,
 # writes to it are refused at once with EIO and the reason in .error, and
 # nothing reaches it; each works again when it is back, without a remount.
 . "$(dirname "$0")/lib.sh"
@@ -172,6 +173,16 @@ test_expect_success '100 readers stuck on a hung agent: ls apps/ and a cached fi
 	check_eq 0 "$bad" "readers that did not fail within 3000 ms" &&
 	check_eq 100 "$(grep -l "Connection timed out" $TRASH/r*.err | wc -l)" "readers with ETIMEDOUT" &&
 	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": false}}}"
+'
+
+test_expect_success 'a paused broker (SIGSTOP: connected, never answers): offsets ETIMEDOUT within 2 s + 1 s while apps/ answers; SIGCONT: back' '
+	cat $MNT/topics/orders/offsets >/dev/null &&
+	kpid=$(cat "$CLUSTER_DIR/kafka.pid") && kill -STOP $kpid && ok=0 &&
+	{ timed koff 3000 cat $MNT/topics/orders/offsets || ok=1; } &&
+	{ grep -q "Connection timed out" $TRASH/koff.err || { echo "cat offsets:"; cat $TRASH/koff.out $TRASH/koff.err; ok=1; }; } &&
+	{ timed kapps 1000 ls $MNT/apps || ok=1; } &&
+	kill -CONT $kpid && test $ok = 0 &&
+	wait_for 15 cat $MNT/topics/orders/offsets
 '
 
 # --- writes refused while down ----------------------------------------------------
