@@ -59,6 +59,9 @@ Test-only control API (real Marathon has none of it; archonfs never calls it):
   POST   /_emu/sandbox/gc    {"taskId"}: delete that task's sandbox (it stays in Mesos' lists)
 Knobs for the Mesos part: log_lines_per_second (default 5; 0 stops log growth),
 agents {"<agentId>": {"down":bool,"hang":bool}}, mesos_master {"down":bool,"hang":bool}.
+Knobs for hostile replies (tests/hostile_replies.py lists the kinds): hostile
+{"kind","path_prefix","method","count",...} breaks Marathon's replies (on
+/v2/events too), files_hostile {"kind","count",...} every agent's /files/read.
 """
 
 import argparse
@@ -81,6 +84,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import hostile_replies
 import mesos_emu
 
 MARATHON_VERSION = "1.10.26"
@@ -117,6 +121,9 @@ KNOB_DEFAULTS = {
     "log_lines_per_second": 5,  # lines appended to each running task's stdout and stderr
     "agents": {},               # {"<agentId>": {"down": bool, "hang": bool}}
     "mesos_master": {"down": False, "hang": False},
+    # Hostile replies (tests/hostile_replies.py has the kinds; t8300):
+    "hostile": None,            # Marathon: {"kind":K,"path_prefix":P,"method":M,"count":N,...}
+    "files_hostile": None,      # every agent's /files/read: {"kind":K,"count":N,...}
 }
 
 AGENT_ID_PREFIX = "b4a5b1c2-7d3e-4f60-9a1b-2c3d4e5f6a7b"
@@ -1956,6 +1963,8 @@ class Handler(BaseHTTPRequestHandler):
                 fail["count"] = int(fail.get("count", 1)) - 1
                 if fail["count"] <= 0:
                     emu.knobs["fail"] = None
+        with emu.knob_cond:
+            hostile = hostile_replies.take(emu.knobs, "hostile", method, path)
         if latency > 0:
             time.sleep(latency / 1000.0)
         if injected is not None:
@@ -1972,6 +1981,9 @@ class Handler(BaseHTTPRequestHandler):
 
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
         if handler == "events":
+            if hostile is not None:
+                self.send_hostile(hostile, 200, "text/event-stream", b"", sse=True)
+                return
             self.serve_events(q)
             return
         try:
@@ -1987,6 +1999,9 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             warn("request %s %s failed:\n%s" % (method, self.path, traceback.format_exc()))
             resp = json_response(500, {"message": "An unexpected server error occurred."})
+        if hostile is not None:
+            self.send_hostile(hostile, resp.status, resp.ctype, resp.body)
+            return
         self.send(resp, head=(method == "HEAD"))
 
     # -- --basic-auth: 401 without the right credentials --
@@ -2006,6 +2021,15 @@ class Handler(BaseHTTPRequestHandler):
                                 [("WWW-Authenticate", 'Basic realm="Marathon"')]),
                   head=(method == "HEAD"))
         return True
+
+    def send_hostile(self, spec, status, ctype, body, sse=False):
+        """The "hostile" knob: spec's broken reply instead of this one."""
+        def head(st, headers):
+            self.send_response(st)
+            self.common_headers()
+            for k, v in headers:
+                self.send_header(k, v)
+        hostile_replies.send(self, spec, head, status, ctype, body, sse=sse)
 
     # -- /_emu control API --
 
@@ -2052,6 +2076,11 @@ class Handler(BaseHTTPRequestHandler):
                                 v.setdefault("count", 1)
                                 if int(v["count"]) <= 0:
                                     v = None
+                        elif k in ("hostile", "files_hostile"):
+                            try:
+                                v = hostile_replies.check(v)
+                            except ValueError as e:
+                                raise err(400, "%s: %s" % (k, e))
                         elif k in ("hang",):
                             v = bool(v)
                         elif k == "hang_path_prefix":

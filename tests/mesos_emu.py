@@ -30,8 +30,9 @@ per line).
 The emulator's control API for this part lives in marathon_emu.py's /_emu
 (see Mesos.control below): POST /_emu/tasks/log, POST /_emu/sandbox/gc,
 GET /_emu/mesos, GET/DELETE /_emu/mesos/requests, GET /_emu/mesos/stats, and the knobs
-log_lines_per_second, agents {"<id>": {"down","hang"}} and
-mesos_master {"down","hang"}.
+log_lines_per_second, agents {"<id>": {"down","hang"}},
+mesos_master {"down","hang"} and files_hostile (tests/hostile_replies.py:
+every agent's /files/read answers a broken reply).
 """
 
 import collections
@@ -55,6 +56,8 @@ import traceback
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import hostile_replies
 
 MESOS_VERSION = "1.11.0"
 MESOS_GIT_SHA = "3b3a1e8e0ba8ee8e2a9d7a0b4c8d7e1f5b2c6a90"   # a fixture value
@@ -1535,7 +1538,21 @@ class MesosHandler(BaseHTTPRequestHandler):
             self.stream_file(res[1], res[2], res[3], head)
             return
         status, body, ctype, headers = res
+        if node.kind != "master" and path == "/files/read":
+            with mesos.knob_cond:
+                spec = hostile_replies.take(mesos.knobs, "files_hostile", "GET", path)
+            if spec is not None:
+                self.send_hostile(spec, status, ctype, body)
+                return
         self.reply(status, body, ctype, headers, head)
+
+    def send_hostile(self, spec, status, ctype, body):
+        """The "files_hostile" knob: spec's broken reply instead of this one."""
+        def head(st, headers):
+            self.send_response(st)
+            for k, v in headers:
+                self.send_header(k, v)
+        hostile_replies.send(self, spec, head, status, ctype, body)
 
     def stream_file(self, real, size, headers, head):
         try:
