@@ -801,7 +801,12 @@ tree_marathon_start(void)
 	mo.timeout_ms = backend_timeout_ms(BK_MARATHON);
 	mo.ttl_ms = (int)(FS->opt.ttl * 1000);
 	mo.events = !FS->opt.no_events;
-	mo.max_body = 1u << 30;
+	/* A /v2/apps reply over this is refused (EIO, "reply larger than"),
+	 * never read whole: 1000 apps with their tasks are about 2 MB
+	 * (tests/fixtures/marathon/155_1000.json), and parsing costs several
+	 * times the text, so 32 MiB is a very large cluster and a hostile or
+	 * broken reply costs at most that much memory. */
+	mo.max_body = 32u << 20;
 	FS->marathon = marathon_new(&mo, &msg);
 	if (FS->marathon == NULL) {
 		log_msg("%s", msg.len ? msg.data : "marathon: cannot start");
