@@ -12,8 +12,12 @@
  * that follows reports exactly which apps changed.
  *
  * Hostile streams: a line longer than EV_LINE_MAX drops the connection
- * (and reconnects) instead of growing a buffer without bound; a stream
- * silent for EV_IDLE_SEC (three missed heartbeats) is dropped too.
+ * instead of growing a buffer without bound, and the reconnect backs off as
+ * after a failure (a server that sends only endless lines is not re-read
+ * ten times a second); the line buffers are freed between streams, so the
+ * memory an endless line took is given back.  A stream silent for
+ * EV_IDLE_SEC (three missed heartbeats) is dropped too.  Dropping an event
+ * loses nothing: every (re)connect re-reads the whole state.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +26,9 @@
 
 #include "marathon_int.h"
 
-#define EV_LINE_MAX	(32u << 20)	/* 1.4 "heavy" plans can be MBs */
+/* 1.4 "heavy" plans (deployment_info with whole groups) can be MBs; one
+ * over the cap costs a reconnect and a full re-read, never an event. */
+#define EV_LINE_MAX	(8u << 20)
 #define EV_IDLE_SEC	35
 #define EV_BACKOFF_MAX	5000
 
@@ -32,6 +38,7 @@ struct sse {
 	char		 type[128];
 	struct buf	 data;
 	int		 got_any;
+	int		 overflow;	/* a line or event went over EV_LINE_MAX */
 };
 
 static void
@@ -128,8 +135,10 @@ on_line(struct sse *s, const char *p, size_t n)
 		}
 		if (s->data.len)
 			buf_addch(&s->data, '\n');
-		if (buf_add(&s->data, p, n) != 0)
+		if (buf_add(&s->data, p, n) != 0) {
+			s->overflow = 1;
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -158,8 +167,10 @@ on_data(const char *p, size_t n, void *arg)
 	while (n) {
 		nl = memchr(p, '\n', n);
 		k = nl ? (size_t)(nl - p) : n;
-		if (buf_add(&s->line, p, k) != 0)
+		if (buf_add(&s->line, p, k) != 0) {
+			s->overflow = 1;
 			return 1;	/* over EV_LINE_MAX: drop the stream */
+		}
 		if (nl == NULL)
 			break;
 		if (on_line(s, s->line.data ? s->line.data : "", s->line.len) != 0)
@@ -201,10 +212,12 @@ events_main(void *arg)
 	rq.cancel = &m->stopping;
 	rq.idempotent = 1;
 	while (!m->stopping) {
-		buf_reset(&s.line);
-		buf_reset(&s.data);
+		/* Freed, not reset: an endless line's memory goes back now. */
+		buf_free(&s.line);
+		buf_free(&s.data);
 		s.type[0] = '\0';
 		s.got_any = 0;
+		s.overflow = 0;
 		buf_reset(&msg);
 		status = 0;
 		rc = http_stream(m->http, &rq, on_data, &s, EV_IDLE_SEC, &status, &msg);
@@ -212,18 +225,30 @@ events_main(void *arg)
 		if (m->ev_connected)
 			m->ev_reconnects++;
 		m->ev_connected = 0;
-		if (rc != 0)
+		if (s.overflow)
+			snprintf(m->ev_error, sizeof(m->ev_error), "GET /v2/events: "
+			    "a line longer than %u MiB: stream dropped, reconnecting",
+			    EV_LINE_MAX >> 20);
+		else if (rc != 0)
 			snprintf(m->ev_error, sizeof(m->ev_error), "%s", buf_str(&msg));
 		else if (status != 200)
 			snprintf(m->ev_error, sizeof(m->ev_error),
 			    "GET /v2/events: HTTP %ld", status);
 		else
 			snprintf(m->ev_error, sizeof(m->ev_error), "stream closed");
+		if (m->ev_error[0])
+			snprintf(m->ev_last_drop, sizeof(m->ev_last_drop), "%s",
+			    m->ev_error);
 		pthread_mutex_unlock(&m->ev_lock);
 		if (m->stopping)
 			break;
-		if (s.got_any)
+		if (s.got_any && !s.overflow)
 			backoff = 100;
+		if (s.overflow) {
+			/* Give the memory back before the backoff, not after. */
+			buf_free(&s.line);
+			buf_free(&s.data);
+		}
 		sleep_ms(m, backoff);
 		backoff = backoff * 2 > EV_BACKOFF_MAX ? EV_BACKOFF_MAX : backoff * 2;
 	}

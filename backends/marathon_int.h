@@ -24,6 +24,7 @@ struct mara_app {
 	const char	*id;
 	json_t		*obj;
 	uint64_t	 hash;		/* of the app with its tasks: change detection */
+	const char	*bad;		/* a field of the wrong type ("instances"), or NULL */
 };
 
 struct mara_snap {
@@ -33,6 +34,9 @@ struct mara_snap {
 	size_t		 ntasks;
 	size_t		 body_bytes;
 	size_t		 skipped;	/* entries with unusable ids */
+	size_t		 malformed;	/* apps with a field of the wrong type */
+	const char	*malformed_id;	/* the first of them, and its field */
+	const char	*malformed_field;
 	struct snapref	*ref;		/* back pointer for marathon_apps_put */
 };
 
@@ -72,6 +76,7 @@ struct marathon {
 	uint64_t	 ev_count;		/* guarded by ev_lock */
 	uint64_t	 ev_reconnects;		/* guarded by ev_lock */
 	char		 ev_error[256];		/* guarded by ev_lock */
+	char		 ev_last_drop[256];	/* guarded by ev_lock: why the last stream ended */
 	struct {
 		char	 id[96];
 		char	 text[256];
