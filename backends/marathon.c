@@ -171,6 +171,45 @@ id_usable(const char *id)
 	return 1;
 }
 
+/*
+ * The fields the status files are rendered from, with the type Marathon
+ * gives them.  An app where one has another type ("instances": "five") is
+ * kept (listed, app.json shows it as sent), but its instances and status
+ * files fail with EIO rather than show a made-up 0.
+ */
+static const struct {
+	const char	*name;
+	int		 type;		/* JSON_INTEGER: any number */
+} typed_fields[] = {
+	{ "instances", JSON_INTEGER },
+	{ "tasksRunning", JSON_INTEGER },
+	{ "tasksHealthy", JSON_INTEGER },
+	{ "tasksUnhealthy", JSON_INTEGER },
+	{ "tasksStaged", JSON_INTEGER },
+	{ "tasks", JSON_ARRAY },
+	{ "deployments", JSON_ARRAY },
+	{ "env", JSON_OBJECT },
+	{ "labels", JSON_OBJECT },
+	{ "version", JSON_STRING },
+};
+
+static const char *
+bad_field(json_t *app)
+{
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(typed_fields) / sizeof(typed_fields[0]); i++) {
+		v = json_object_get(app, typed_fields[i].name);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (typed_fields[i].type == JSON_INTEGER ? !json_is_number(v) :
+		    json_typeof(v) != (json_type)typed_fields[i].type)
+			return typed_fields[i].name;
+	}
+	return NULL;
+}
+
 static int
 app_cmp(const void *a, const void *b)
 {
@@ -225,6 +264,11 @@ snap_build(json_t *root, size_t body_bytes, struct mara_snap **out,
 		s->apps[s->napps].id = id;
 		s->apps[s->napps].obj = app;
 		s->apps[s->napps].hash = h;
+		if ((s->apps[s->napps].bad = bad_field(app)) != NULL &&
+		    s->malformed++ == 0) {
+			s->malformed_id = id;
+			s->malformed_field = s->apps[s->napps].bad;
+		}
 		s->napps++;
 		tasks = json_object_get(app, "tasks");
 		if (json_is_array(tasks))
@@ -811,6 +855,8 @@ mara_app_instances(const struct mara_snap *s, const char *id, struct buf *out)
 
 	if (a == NULL)
 		return -ENOENT;
+	if (a->bad)
+		return -EIO;	/* .archonfs/status names the field */
 	return buf_printf(out, "%lld\n", jint(a->obj, "instances"));
 }
 
@@ -854,6 +900,8 @@ mara_app_status(const struct mara_snap *s, const char *id, struct buf *out)
 
 	if (a == NULL)
 		return -ENOENT;
+	if (a->bad)
+		return -EIO;	/* .archonfs/status names the field */
 	buf_printf(out, "state: %s\n", app_state(a->obj));
 	buf_printf(out, "instances: %lld\n", jint(a->obj, "instances"));
 	buf_printf(out, "running: %lld\n", jint(a->obj, "tasksRunning"));
@@ -1310,6 +1358,11 @@ marathon_status(struct marathon *m, struct buf *out)
 		if (s->skipped)
 			buf_printf(out, "  skipped: %zu apps with unusable ids\n",
 			    s->skipped);
+		if (s->malformed)
+			buf_printf(out, "  malformed: %zu apps with a field of the "
+			    "wrong type, their instances and status fail with EIO "
+			    "(first: %s: \"%s\")\n", s->malformed, s->malformed_id,
+			    s->malformed_field);
 		snapcache_put(m->apps, r);
 	} else {
 		buf_addstr(out, "  snapshot: none\n");
@@ -1323,8 +1376,10 @@ marathon_status(struct marathon *m, struct buf *out)
 	} else if (m->ev_connected) {
 		fmt_wall(when, sizeof(when), m->ev_since_wall_ms);
 		buf_printf(out, "  events: connected since %s, %llu received, "
-		    "%llu reconnects\n", when, (unsigned long long)m->ev_count,
-		    (unsigned long long)m->ev_reconnects);
+		    "%llu reconnects%s%s\n", when, (unsigned long long)m->ev_count,
+		    (unsigned long long)m->ev_reconnects,
+		    m->ev_reconnects && m->ev_last_drop[0] ? "; last drop: " : "",
+		    m->ev_reconnects ? m->ev_last_drop : "");
 	} else {
 		buf_printf(out, "  events: disconnected%s%s\n",
 		    m->ev_error[0] ? ": " : "", m->ev_error);
