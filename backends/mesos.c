@@ -60,6 +60,7 @@ struct mesos {
 	size_t		 nsbs;			/* guarded by lock */
 	uint64_t	 file_reads;		/* guarded by lock */
 	uint64_t	 file_errors;		/* guarded by lock */
+	char		 file_error[1024];	/* guarded by lock: the last, in words */
 	int		 started;
 };
 
@@ -622,13 +623,18 @@ file_path(struct buf *q, const char *what, const struct mesos_sandbox *sb,
 	return rc;
 }
 
+/* Count a sandbox file request; a failure's words are kept for
+ * .archonfs/status, since a failed read has no .error of its own. */
 static void
-count(struct mesos *m, int failed)
+count(struct mesos *m, int failed, const struct buf *msg)
 {
 	pthread_mutex_lock(&m->lock);
 	m->file_reads++;
-	if (failed)
+	if (failed) {
 		m->file_errors++;
+		snprintf(m->file_error, sizeof(m->file_error), "%s",
+		    msg && msg->len ? msg->data : "unknown error");
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -678,11 +684,13 @@ read_once(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	rc = mesos_parse_read(buf_str(&rs.body), rs.body.len, out, len, n, roff);
 	if (rc != 0) {
 		buf_reset(msg);
-		buf_printf(msg, "mesos agent %s: /files/read: unreadable reply",
-		    sb->agent_id);
+		buf_printf(msg, "mesos agent %s: /files/read %s%s%s: unreadable "
+		    "reply (not {\"data\": string, \"offset\": number}, or more "
+		    "data than asked)", sb->agent_id, sb->dir, rel && *rel ? "/" : "",
+		    rel ? rel : "");
 	}
 out:
-	count(m, rc != 0);
+	count(m, rc != 0, msg);
 	http_resp_free(&rs);
 	buf_free(&q);
 	return rc;
@@ -765,7 +773,7 @@ mesos_browse(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	if ((rc = file_path(&q, "browse", sb, rel)) != 0)
 		goto out;
 	rc = get_json(m, c, q.data, deadline, cancel, &root, msg);
-	count(m, rc != 0);
+	count(m, rc != 0, msg);
 	if (rc != 0)
 		goto out;
 	if (!json_is_array(root)) {
@@ -896,6 +904,8 @@ mesos_status(struct mesos *m, struct buf *out)
 	buf_printf(out, "  sandboxes: %zu resolved; file requests %llu (%llu "
 	    "failed)\n", m->nsbs, (unsigned long long)m->file_reads,
 	    (unsigned long long)m->file_errors);
+	if (m->file_errors)
+		buf_printf(out, "  last_file_error: %s\n", m->file_error);
 	pthread_mutex_unlock(&m->lock);
 }
 
