@@ -7,6 +7,10 @@
 #                   with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make install    install the binary and archonfs.8 under $(PREFIX)
 #   make bench      side-by-side benchmarks; writes docs/performance.md
+#   make stress     16 clients for STRESS_SECONDS (60) under injected latency
+#                   and 5xx: no hang, no crash, writes match, RSS flat
+#   make valgrind   a short scenario with archonfs under valgrind
+#                   --leak-check=full (a build without SANITIZE); must be clean
 #   make demo       a local demo cluster mounted at ./mnt (or $DEMO_MNT) with a
 #                   tour to try; Ctrl-C unmounts and stops it (tests/demo)
 
@@ -39,7 +43,7 @@ DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
 	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev \
-	zookeeper kcat python3-kafka libgraphviz-dev graphviz openssl
+	zookeeper kcat python3-kafka libgraphviz-dev graphviz openssl valgrind
 
 all: archonfs
 
@@ -69,6 +73,14 @@ check: archonfs unit
 bench: archonfs
 	tests/bench/run
 
+stress: archonfs
+	tests/stress/run
+
+# valgrind and AddressSanitizer cannot share a process.
+valgrind: archonfs
+	$(if $(SAN),$(error make valgrind needs a build without SANITIZE=1))
+	tests/stress/valgrind
+
 # The script checks the dependencies before building, so a missing one is
 # named (with the apt-get command) rather than failing the compile.
 demo:
@@ -92,4 +104,4 @@ clean:
 	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) .build-*
 	rm -rf tests/out .demo
 
-.PHONY: all check unit deps install clean bench demo
+.PHONY: all check unit deps install clean bench demo stress valgrind
