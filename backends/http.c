@@ -50,6 +50,10 @@ struct xfer {
 	int (*on_data)(const char *, size_t, void *);
 	void			*arg;
 	int			 stopped;
+	int			 idle_ms;	/* streams: end after this long without a byte */
+	int64_t			 last_byte_ms;
+	curl_off_t		 last_dn;
+	int			 idled;		/* ended by idle_ms */
 };
 
 /*
@@ -264,9 +268,25 @@ static int
 on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct xfer *x = arg;
+	int64_t now;
 
-	(void)dt; (void)dn; (void)ut; (void)un;
-	return x->cancel && *x->cancel ? 1 : 0;
+	(void)dt; (void)ut; (void)un;
+	if (x->cancel && *x->cancel)
+		return 1;
+	/* A stream is dead when no byte at all came for idle_ms; curl's own
+	 * low-speed limit averages, and heartbeats of 2 bytes every 10 s are
+	 * below any average worth setting. */
+	if (x->idle_ms > 0) {
+		now = now_ms();
+		if (dn != x->last_dn || x->last_byte_ms == 0) {
+			x->last_dn = dn;
+			x->last_byte_ms = now;
+		} else if (now - x->last_byte_ms >= x->idle_ms) {
+			x->idled = 1;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static CURL *
@@ -307,7 +327,7 @@ curl_errno(CURLcode cc, const struct xfer *x)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
-		return -EINTR;
+		return x->idled ? -ETIMEDOUT : -EINTR;
 	case CURLE_WRITE_ERROR:
 		return x->stopped ? 0 : -EIO;
 	default:
@@ -413,9 +433,11 @@ attempt(struct http_client *c, int idx, const struct http_req *rq,
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	}
 	if (stream_idle > 0) {
-		/* A live SSE stream sends at least a heartbeat every 10 s. */
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)stream_idle);
+		/* A live SSE stream sends at least a heartbeat every 10 s:
+		 * on_progress ends one silent for stream_idle seconds. */
+		x->idle_ms = stream_idle * 1000;
+		x->last_byte_ms = 0;
+		x->idled = 0;
 		/* Standbys answer /v2/events with 302 to the leader (1.7+). */
 		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
@@ -437,6 +459,9 @@ attempt(struct http_client *c, int idx, const struct http_req *rq,
 		rc = -EIO;
 	if (cc == CURLE_WRITE_ERROR && x->overflow)
 		snprintf(errbuf, CURL_ERROR_SIZE, "reply larger than %zu bytes", x->cap);
+	else if (cc == CURLE_ABORTED_BY_CALLBACK && x->idled)
+		snprintf(errbuf, CURL_ERROR_SIZE, "no byte for %d s (not even a "
+		    "heartbeat)", stream_idle);
 	else if (errbuf[0] == '\0' && cc != CURLE_OK)
 		snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
 out:
