@@ -96,12 +96,14 @@ test_expect_success 'a hung agent: ETIMEDOUT within the deadline (2 s) plus 1 s;
 '
 
 test_expect_success 'the merged log of an app keeps the reachable instances while one agent hangs' '
-	timeout 4 tail -n 0 -f $B/stdout >$TRASH/merged 2>$TRASH/merged.err &
+	{ timeout 10 tail -n 0 -f $B/stdout >$TRASH/merged 2>$TRASH/merged.err &
+	  echo $! >$TRASH/tail.pid; } &&
 	sleep 1 &&
 	emu /_emu/tasks/log -X POST -H "Content-Type: application/json" \
 		-d "{\"taskId\":\"$T1\",\"stream\":\"stdout\",\"append\":\"still-here\\n\"}" >/dev/null &&
-	wait_for 4 grep -q "^$T1: still-here$" $TRASH/merged &&
-	wait	# for tail, so the unmount finds no file open
+	{ wait_for 8 grep -q "^$T1: still-here$" $TRASH/merged; rc=$?; } &&
+	# end tail and wait for it, so the unmount finds no file open
+	{ kill $(cat $TRASH/tail.pid) 2>/dev/null; wait; test $rc = 0; }
 '
 
 emu_knobs "{\"agents\": {\"$A0\": {\"hang\": false}}}"
