@@ -43,6 +43,8 @@ struct options {
 	int	 no_events;	/* -o noevents: do not follow /v2/events */
 	double	 ttl;		/* -o ttl=SECONDS: snapshot freshness fallback */
 	double	 timeout;	/* -o timeout=SECONDS: every backend call */
+	double	 marathon_timeout, mesos_timeout, zk_timeout, kafka_timeout;
+			/* one backend's deadline; 0: timeout */
 	double	 entry_timeout;	/* kernel dentry cache */
 	double	 attr_timeout;	/* kernel attribute cache */
 	int	 workers;	/* -o workers=N: per-backend pool threads */

@@ -53,6 +53,10 @@ static const struct fuse_opt spec[] = {
 	OPT("noevents", no_events, 1),
 	OPT("ttl=%lf", ttl, 0),
 	OPT("timeout=%lf", timeout, 0),
+	OPT("marathon_timeout=%lf", marathon_timeout, 0),
+	OPT("mesos_timeout=%lf", mesos_timeout, 0),
+	OPT("zk_timeout=%lf", zk_timeout, 0),
+	OPT("kafka_timeout=%lf", kafka_timeout, 0),
 	OPT("entry_timeout=%lf", entry_timeout, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("workers=%d", workers, 0),
@@ -150,8 +154,7 @@ usage(const char *prog)
 "  --mesos URL               Mesos master (default: from Marathon's /v2/info)\n"
 "  --zk HOST:PORT[,..][/ROOT]  ZooKeeper; ROOT becomes zk/\n"
 "  --kafka HOST:PORT[,...]   Kafka bootstrap brokers\n"
-"  -f, -d                    foreground, log to stderr; -d: every FUSE request\n"
-"  -h, --help; -V, --version this text; the version\n"
+"  -f, -d, -h, -V           foreground (-d: log every request); help; version\n"
 "options, as -o a,b,c:\n"
 "  -o ro                     refuse every write (EROFS)\n"
 "  -o allow_other            let other users in (needs user_allow_other)\n"
@@ -159,6 +162,7 @@ usage(const char *prog)
 "                            zk.user=, zk.password=, kafka.NAME= secrets\n"
 "  -o kafka.NAME=VALUE       any librdkafka property (SASL, TLS); secrets masked\n"
 "  -o timeout=S, -o ttl=S    backend call deadline; re-read interval (default 5)\n"
+"  -o marathon_timeout=S, -o mesos_timeout=S, -o zk_timeout=S, -o kafka_timeout=S\n"
 "  -o entry_timeout=S, -o attr_timeout=S   kernel cache times (default 1)\n"
 "  -o workers=N              threads per backend (default 8)\n"
 "  -o force, -o noevents, -o insecure   override deployment locks; ignore\n"
@@ -321,7 +325,9 @@ main(int argc, char *argv[])
 		    "not an editor scratch name (not .x, x~, digits...)\n");
 		goto out;
 	}
-	if (fs.opt.timeout <= 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
+	if (fs.opt.timeout <= 0 || fs.opt.marathon_timeout < 0 ||
+	    fs.opt.mesos_timeout < 0 || fs.opt.zk_timeout < 0 ||
+	    fs.opt.kafka_timeout < 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
 	    fs.opt.workers > 256) {
 		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
 		    "between 1 and 256\n");

@@ -620,8 +620,26 @@ op_interrupt(fuse_req_t req, void *data)
 int
 backend_timeout_ms(enum backend_id b)
 {
-	(void)b;
-	return (int)(FS->opt.timeout * 1000);
+	const struct options *o = &FS->opt;
+	double s = 0;
+
+	switch (b) {
+	case BK_MARATHON:
+		s = o->marathon_timeout;
+		break;
+	case BK_MESOS:
+		s = o->mesos_timeout;
+		break;
+	case BK_ZK:
+		s = o->zk_timeout;
+		break;
+	case BK_KAFKA:
+		s = o->kafka_timeout;
+		break;
+	default:
+		break;
+	}
+	return (int)((s > 0 ? s : o->timeout) * 1000);
 }
 
 static void

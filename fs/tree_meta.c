@@ -165,6 +165,10 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_printf(out, "events: %s\n", o->no_events ? "no" : "yes");
 	buf_printf(out, "ttl: %g\n", o->ttl);
 	buf_printf(out, "timeout: %g\n", o->timeout);
+	buf_printf(out, "marathon_timeout: %g\nmesos_timeout: %g\nzk_timeout: %g\n"
+	    "kafka_timeout: %g\n", backend_timeout_ms(BK_MARATHON) / 1000.0,
+	    backend_timeout_ms(BK_MESOS) / 1000.0, backend_timeout_ms(BK_ZK) / 1000.0,
+	    backend_timeout_ms(BK_KAFKA) / 1000.0);
 	buf_printf(out, "entry_timeout: %g\n", o->entry_timeout);
 	buf_printf(out, "attr_timeout: %g\n", o->attr_timeout);
 	buf_printf(out, "workers: %d\n", o->workers);

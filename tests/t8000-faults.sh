@@ -234,4 +234,18 @@ test_expect_success 'Kafka down: a write is EIO at once with the reason; back up
 	check_eq 2 "$(kc -L -J | jq "[.topics[] | select(.topic == \"orders\") | .partitions | length] | .[0]")" "partitions per kcat"
 '
 
+test_expect_success '-o mesos_timeout=1 with timeout=4: a hung agent times out in 1 s, Marathon keeps 4 s' '
+	umount_archonfs &&
+	mount_archonfs --marathon "$ARCHONFS_MARATHON" -o timeout=4,mesos_timeout=1 &&
+	check_file_has $MNT/.archonfs/config "^mesos_timeout: 1\$" &&
+	check_file_has $MNT/.archonfs/config "^marathon_timeout: 4\$" &&
+	emu "/v2/apps$APP" | jq -r ".app.tasks[0] | \"\(.id) \(.slaveId)\"" >$TRASH/t1 &&
+	T=$(cut -d" " -f1 $TRASH/t1) && AG=$(cut -d" " -f2 $TRASH/t1) &&
+	cat $A/status >/dev/null &&
+	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": true}}}" && ok=0 &&
+	{ timed m1 2000 cat $A/tasks/$T/stdout || ok=1; } &&
+	{ grep -q "Connection timed out" $TRASH/m1.err || { cat $TRASH/m1.err; ok=1; }; } &&
+	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": false}}}" && test $ok = 0
+'
+
 test_done
