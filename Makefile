@@ -13,6 +13,8 @@
 #                   --leak-check=full (a build without SANITIZE); must be clean
 #   make demo       a local demo cluster mounted at ./mnt (or $DEMO_MNT) with a
 #                   tour to try; Ctrl-C unmounts and stops it (tests/demo)
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang),
+#                   growing a corpus in tests/fuzz/build/corpus
 
 PREFIX	?= /usr/local
 MANDIR	?= $(PREFIX)/share/man
@@ -43,7 +45,8 @@ DEB_PACKAGES = build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libjansson-dev librdkafka-dev libzookeeper-mt-dev \
 	python3 python3-marathon mandoc man-db bsdextrautils vim jq curl procps \
 	psmisc coreutils sed bc golang-go golang-github-mesos-mesos-go-dev \
-	zookeeper kcat python3-kafka libgraphviz-dev graphviz openssl valgrind
+	zookeeper kcat python3-kafka libgraphviz-dev graphviz openssl valgrind \
+	clang libclang-rt-14-dev
 
 all: archonfs
 
@@ -86,6 +89,53 @@ valgrind: archonfs
 demo:
 	@MAKE="$(MAKE)" DEB_PACKAGES="$(DEB_PACKAGES)" PKGS="$(PKGS)" tests/demo
 
+# ---- fuzzing (docs/testing.md, "Fuzzing") ---------------------------------
+# libFuzzer targets, tests/fuzz/fuzz_*.c, each linking the real backends
+# built again with clang and the fuzzer's instrumentation into FUZZ_OUT
+# (never mixed with the objects above).  http_do/http_stream are wrapped
+# by a scripted fake and snapcache.c is replaced by an inline one, so no
+# target opens a socket or starts a thread (tests/fuzz/fake.h).
+FUZZ_CC	 ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_DIR = tests/fuzz
+FUZZ_OUT = $(FUZZ_DIR)/build
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) \
+	   -fsanitize=address,undefined,fuzzer-no-link \
+	   -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	   $(shell pkg-config --cflags $(PKGS)) $(ZK_CFLAGS) -pthread
+FUZZ_TARGETS = $(patsubst $(FUZZ_DIR)/fuzz_%.c,%,$(wildcard $(FUZZ_DIR)/fuzz_*.c))
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(FUZZ_OUT)/fuzz_%)
+FUZZ_OBJ = $(patsubst %.c,$(FUZZ_OUT)/%.o,$(filter-out backends/snapcache.c,\
+	   $(BACKEND_SRC)) fs/creds.c fs/local.c \
+	   $(FUZZ_DIR)/fake_http.c $(FUZZ_DIR)/fake_snapcache.c)
+FUZZ_WRAP = -Wl,--wrap=http_do -Wl,--wrap=http_stream
+# Targets that #include a backend's .c (to reach its static parser) do
+# not link its object.
+FUZZ_SKIP_marathon_events = $(FUZZ_OUT)/backends/marathon_events.o
+FUZZ_SKIP_http = $(FUZZ_OUT)/backends/http.o
+# kafka_doc.c's calls into kafka.c are answered by the target itself.
+FUZZ_LDFLAGS_kafka_doc = $(patsubst %,-Wl$(comma)--wrap=kafka_%,meta meta_put \
+	   invalidate topic_shape list_partitions configs create_topic \
+	   grow_partitions set_configs)
+comma	 = ,
+
+$(FUZZ_OUT)/%.o: %.c $(wildcard fs/*.h backends/*.h $(FUZZ_DIR)/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_OUT)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJ) $(wildcard $(FUZZ_DIR)/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(filter-out $(FUZZ_SKIP_$*),$(FUZZ_OBJ)) $(FUZZ_WRAP) \
+	    $(FUZZ_LDFLAGS_$*) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+# The long run: every target in turn (one process at a time), each
+# FUZZ_SECONDS, keeping what it learns in $(FUZZ_OUT)/corpus/<target>.
+fuzz: fuzz-build
+	$(FUZZ_DIR)/run -t $(FUZZ_SECONDS) -c $(FUZZ_OUT)/corpus $(FUZZ_TARGETS)
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	elif command -v sudo >/dev/null; then SUDO=sudo; \
@@ -102,6 +152,6 @@ install: archonfs
 
 clean:
 	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) .build-*
-	rm -rf tests/out .demo
+	rm -rf tests/out .demo $(FUZZ_OUT)
 
-.PHONY: all check unit deps install clean bench demo stress valgrind
+.PHONY: all check unit deps install clean bench demo stress valgrind fuzz fuzz-build
