@@ -1610,6 +1610,8 @@ kafka_format_message(struct buf *out, int32_t partition, int64_t offset,
 		buf_addch(out, '-');
 	else if (klen == 1 && *(const char *)key == '-')
 		buf_addstr(out, "\\x2d");
+	else if (klen == 2 && memcmp(key, "\"\"", 2) == 0)
+		buf_addstr(out, "\\x22\\x22");	/* not the empty key's "" */
 	else if (klen == 0)
 		buf_addstr(out, "\"\"");
 	else
