@@ -39,6 +39,15 @@ add_ids(struct buf *out, const int32_t *ids, int n)
 	buf_addch(out, ']');
 }
 
+static int
+utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);	/* NULL unless valid UTF-8 */
+
+	json_decref(j);
+	return j != NULL;
+}
+
 struct jrender {
 	struct buf	*out;
 	int		 n;
@@ -54,10 +63,13 @@ render_override(void *arg, const struct kafka_config *kc)
 	buf_addstr(r->out, r->n++ ? ",\n    " : "\n    ");
 	add_jstr(r->out, kc->name);
 	buf_addstr(r->out, ": ");
-	if (kc->value)
+	/* null: sensitive, never shown; or not UTF-8, which a JSON string
+	 * cannot hold: shown as anything else, saving the document back
+	 * unchanged would alter it. */
+	if (kc->value && utf8_ok(kc->value))
 		add_jstr(r->out, kc->value);
 	else
-		buf_addstr(r->out, "null");	/* sensitive: never shown */
+		buf_addstr(r->out, "null");
 	return 0;
 }
 
