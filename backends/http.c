@@ -84,18 +84,23 @@ xstrndup_trim(const char *s, size_t n)
 	return strndup(s, n);
 }
 
-/* The URL with any "user:password@" replaced by "***@". */
+/* The URL with any "user:password@" replaced by "***@".  The user info
+ * ends at the last "@" of the authority: a password with an "@" in it
+ * (unescaped, a common slip) must not show its tail. */
 static char *
 mask_url(const char *url)
 {
-	const char *scheme = strstr(url, "://"), *host, *at;
+	const char *scheme = strstr(url, "://"), *host, *end, *at = NULL, *p;
 	char *out;
 
 	if (scheme == NULL)
 		return strdup(url);
 	host = scheme + 3;
-	at = strchr(host, '@');
-	if (at == NULL || (strchr(host, '/') && strchr(host, '/') < at))
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
 		return strdup(url);
 	if ((out = malloc(strlen(url) + 4)) == NULL)
 		return NULL;
@@ -223,14 +228,21 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+/* A header's value, one line: it goes into messages and the change log,
+ * so it ends at the first CR or LF even if a server sent a bare one. */
 static void
 copy_header(char *dst, size_t dstsz, const char *v, size_t n)
 {
+	const char *end;
+
 	while (n && (*v == ' ' || *v == '\t')) {
 		v++;
 		n--;
 	}
-	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+	for (end = v; end < v + n && *end != '\r' && *end != '\n'; end++)
+		;
+	n = (size_t)(end - v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
 	if (n >= dstsz)
 		n = dstsz - 1;
