@@ -11,7 +11,9 @@
  * OP is one of: create (app.json of a pending app), apply (app.json of an
  * existing app), scale (instances), env, label (env/KEY, labels/KEY),
  * ctl (the app's ctl), depctl (a deployment's ctl), check (mkdir and
- * creat name checks).  After an app ctl, "force" is written to ctl too,
+ * creat name checks).  APP-ID is one the mount could pass: from
+ * Marathon (UTF-8), or for create a path of names mkdir accepted.
+ * After an app ctl, "force" is written to ctl too,
  * which resends a request Marathon refused with 409.
  *
  * Checks besides memory safety (DESIGN.md 2: "garbage is EINVAL and
@@ -148,6 +150,36 @@ out:
 	json_decref(body);
 }
 
+/*
+ * Could the mount hand this id to the backend?  Ids of existing apps come
+ * from Marathon's JSON (UTF-8); a pending app's segments passed
+ * marathon_check_segment() at mkdir (tree_marathon.c).
+ */
+static int
+id_possible(const char *id, int pending)
+{
+	struct buf msg = BUF_INIT(4096);
+	char seg[512];
+	const char *p, *slash;
+	json_t *j;
+	int ok = 1;
+
+	if ((j = json_string(id)) == NULL)
+		return 0;
+	json_decref(j);
+	for (p = id; pending && ok && *p; p = slash ? slash + 1 : p + strlen(p)) {
+		while (*p == '/')
+			p++;
+		slash = strchr(p, '/');
+		snprintf(seg, sizeof(seg), "%.*s", slash ? (int)(slash - p) :
+		    (int)strlen(p), p);
+		if (*seg)
+			ok = marathon_check_segment(seg, &msg) == 0;
+	}
+	buf_free(&msg);
+	return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -167,6 +199,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	    "/prod/web");
 	head_word((const char *)data, hlen, 2, cur.key, sizeof(cur.key), "LOG");
 	cur.text = head_rest((const char *)data, hlen, &cur.len);
+	if (!id_possible(cur.id, strcmp(cur.op, "create") == 0))
+		return 0;
 	/* As the FUSE layer hands it over: a buffer of len bytes. */
 	if ((text = malloc(cur.len + 1)) == NULL)
 		return 0;

@@ -10,7 +10,8 @@
  *    scalars, with keys as Mesos writes them (no escapes), the decoder
  *    must agree on the bytes and the offset;
  *  - the caller's capacity holds: with a small buffer it either fails
- *    (EIO) or returns exactly what the large one returned.
+ *    (EIO) or returns exactly what the large one returned, and on the
+ *    replies above it fails only when the data does not fit.
  *
  * Seeds: replies shaped as API-NOTES 2.4 shows them (tests/fuzz/seeds),
  * tests/fuzz/corpus/mesos_read.
@@ -73,6 +74,10 @@ comparable(json_t *root, const char *text, size_t len)
 		    (json_is_object(v) || json_is_array(v)))
 			return 0;
 	}
+	/* A raw NUL is not JSON, but jansson takes it for the end of a
+	 * buffer it reads: not a reply to compare on. */
+	if (memchr(text, '\0', len))
+		return 0;
 	return keys_plain(text, len);
 }
 
@@ -99,8 +104,6 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		    "a small buffer gave another answer than a large one");
 	} else {
 		CHECK(rcs == -EIO, "mesos_parse_read returned %d", rcs);
-		CHECK(rc != 0 || n > sizeof(small),
-		    "a small buffer failed though %zu bytes fit", n);
 	}
 
 	root = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
@@ -119,6 +122,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			    "offset")), "offset %lld, jansson says %lld",
 			    (long long)off, (long long)json_integer_value(
 			    json_object_get(root, "offset")));
+			CHECK(rcs == 0 || dl > sizeof(small),
+			    "a small buffer failed though %zu bytes fit", dl);
 		}
 	}
 	json_decref(root);
