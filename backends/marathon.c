@@ -78,6 +78,34 @@ jint(json_t *o, const char *key)
 	return 0;
 }
 
+/*
+ * Status files are "key: value" lines (DESIGN.md 1), so a value from the
+ * cluster goes in with its line breaks escaped (\n, \r): a failure
+ * message with a newline must not start a line of its own, which
+ * `grep '^state:'` could take for the real one.
+ */
+static void
+add_value(struct buf *out, const char *s)
+{
+	size_t n;
+
+	while (*s) {
+		n = strcspn(s, "\r\n");
+		buf_add(out, s, n);
+		s += n;
+		if (*s)
+			buf_addstr(out, *s++ == '\n' ? "\\n" : "\\r");
+	}
+}
+
+static void
+add_kv(struct buf *out, const char *key, const char *value)
+{
+	buf_printf(out, "%s: ", key);
+	add_value(out, value);
+	buf_addch(out, '\n');
+}
+
 json_t *
 mara_definition(json_t *app)
 {
@@ -908,31 +936,41 @@ mara_app_status(const struct mara_snap *s, const char *id, struct buf *out)
 	buf_printf(out, "healthy: %lld\n", jint(a->obj, "tasksHealthy"));
 	buf_printf(out, "unhealthy: %lld\n", jint(a->obj, "tasksUnhealthy"));
 	buf_printf(out, "staged: %lld\n", jint(a->obj, "tasksStaged"));
-	buf_printf(out, "version: %s\n", jstr(a->obj, "version") ?
+	add_kv(out, "version", jstr(a->obj, "version") ?
 	    jstr(a->obj, "version") : "unknown");
 	vi = json_object_get(a->obj, "versionInfo");
 	if (jstr(vi, "lastConfigChangeAt"))
-		buf_printf(out, "config_changed: %s\n", jstr(vi, "lastConfigChangeAt"));
+		add_kv(out, "config_changed", jstr(vi, "lastConfigChangeAt"));
 	if (jstr(vi, "lastScalingAt"))
-		buf_printf(out, "scaled: %s\n", jstr(vi, "lastScalingAt"));
+		add_kv(out, "scaled", jstr(vi, "lastScalingAt"));
 	buf_addstr(out, "deployment:");
 	deps = json_object_get(a->obj, "deployments");
 	if (!json_is_array(deps) || json_array_size(deps) == 0)
 		buf_addstr(out, " none");
-	json_array_foreach(deps, i, d)
-		if (jstr(d, "id"))
-			buf_printf(out, " %s", jstr(d, "id"));
+	json_array_foreach(deps, i, d) {
+		if (jstr(d, "id")) {
+			buf_addch(out, ' ');
+			add_value(out, jstr(d, "id"));
+		}
+	}
 	buf_addch(out, '\n');
 	ltf = json_object_get(a->obj, "lastTaskFailure");
 	if (json_is_object(ltf)) {
 		const char *msg = jstr(ltf, "message");
 
-		buf_printf(out, "last_failure: %s %s on %s at %s%s%s\n",
-		    jstr(ltf, "state") ? jstr(ltf, "state") : "?",
-		    jstr(ltf, "taskId") ? jstr(ltf, "taskId") : "?",
-		    jstr(ltf, "host") ? jstr(ltf, "host") : "?",
-		    jstr(ltf, "timestamp") ? jstr(ltf, "timestamp") : "?",
-		    msg && *msg ? ": " : "", msg ? msg : "");
+		buf_addstr(out, "last_failure: ");
+		add_value(out, jstr(ltf, "state") ? jstr(ltf, "state") : "?");
+		buf_addch(out, ' ');
+		add_value(out, jstr(ltf, "taskId") ? jstr(ltf, "taskId") : "?");
+		buf_addstr(out, " on ");
+		add_value(out, jstr(ltf, "host") ? jstr(ltf, "host") : "?");
+		buf_addstr(out, " at ");
+		add_value(out, jstr(ltf, "timestamp") ? jstr(ltf, "timestamp") : "?");
+		if (msg && *msg) {
+			buf_addstr(out, ": ");
+			add_value(out, msg);
+		}
+		buf_addch(out, '\n');
 	}
 	return out->err;
 }
@@ -1040,8 +1078,8 @@ mara_task_status(const struct mara_snap *s, const char *id, const char *task,
 
 	if (t == NULL)
 		return -ENOENT;
-	buf_printf(out, "state: %s\n", jstr(t, "state") ? jstr(t, "state") : "unknown");
-	buf_printf(out, "host: %s\n", jstr(t, "host") ? jstr(t, "host") : "");
+	add_kv(out, "state", jstr(t, "state") ? jstr(t, "state") : "unknown");
+	add_kv(out, "host", jstr(t, "host") ? jstr(t, "host") : "");
 	buf_addstr(out, "ports:");
 	ports = json_object_get(t, "ports");
 	json_array_foreach(ports, i, p)
@@ -1051,20 +1089,23 @@ mara_task_status(const struct mara_snap *s, const char *id, const char *task,
 	ips = json_object_get(t, "ipAddresses");
 	if (json_is_array(ips) && json_array_size(ips) > 0) {
 		buf_addstr(out, "ip:");
-		json_array_foreach(ips, i, ip)
-			if (jstr(ip, "ipAddress"))
-				buf_printf(out, " %s", jstr(ip, "ipAddress"));
+		json_array_foreach(ips, i, ip) {
+			if (jstr(ip, "ipAddress")) {
+				buf_addch(out, ' ');
+				add_value(out, jstr(ip, "ipAddress"));
+			}
+		}
 		buf_addch(out, '\n');
 	}
 	buf_printf(out, "health: %s\n", task_health(s, id, t));
 	if (jstr(t, "stagedAt"))
-		buf_printf(out, "staged: %s\n", jstr(t, "stagedAt"));
+		add_kv(out, "staged", jstr(t, "stagedAt"));
 	if (jstr(t, "startedAt"))
-		buf_printf(out, "started: %s\n", jstr(t, "startedAt"));
+		add_kv(out, "started", jstr(t, "startedAt"));
 	if (jstr(t, "version"))
-		buf_printf(out, "version: %s\n", jstr(t, "version"));
+		add_kv(out, "version", jstr(t, "version"));
 	if (jstr(t, "slaveId"))
-		buf_printf(out, "agent: %s\n", jstr(t, "slaveId"));
+		add_kv(out, "agent", jstr(t, "slaveId"));
 	return out->err;
 }
 
@@ -1279,12 +1320,15 @@ mara_dep_status(const struct mara_deps *d, const char *id, struct buf *out)
 	if (e == NULL)
 		return -ENOENT;
 	buf_printf(out, "id: %s\n", id);
-	buf_printf(out, "version: %s\n", jstr(e, "version") ? jstr(e, "version") : "");
+	add_kv(out, "version", jstr(e, "version") ? jstr(e, "version") : "");
 	buf_addstr(out, "apps:");
 	apps = json_object_get(e, "affectedApps");
-	json_array_foreach(apps, i, a)
-		if (json_is_string(a))
-			buf_printf(out, " %s", json_string_value(a));
+	json_array_foreach(apps, i, a) {
+		if (json_is_string(a)) {
+			buf_addch(out, ' ');
+			add_value(out, json_string_value(a));
+		}
+	}
 	buf_addch(out, '\n');
 	buf_printf(out, "step: %lld/%lld\n", jint(e, "currentStep"),
 	    jint(e, "totalSteps"));
@@ -1296,8 +1340,10 @@ mara_dep_status(const struct mara_deps *d, const char *id, struct buf *out)
 		const char *what = jstr(act, "action");
 		const char *on = jstr(act, "app") ? jstr(act, "app") : jstr(act, "pod");
 
-		buf_printf(out, "%s %s %s", i ? "," : "", what ? what : "?",
-		    on ? on : "?");
+		buf_addstr(out, i ? ", " : " ");
+		add_value(out, what ? what : "?");
+		buf_addch(out, ' ');
+		add_value(out, on ? on : "?");
 	}
 	buf_addch(out, '\n');
 	return out->err;
