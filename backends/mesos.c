@@ -814,6 +814,22 @@ out:
 
 /* ---- finished tasks ------------------------------------------------------ */
 
+/* A finished task's id becomes a name in completed/: the rule Marathon's
+ * task ids follow (marathon.c), or the kernel refuses the listing. */
+static int
+name_usable(const char *n)
+{
+	const char *p;
+
+	if (n == NULL || n[0] == '\0' || strlen(n) > 255 ||
+	    strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return 0;
+	for (p = n; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int
 terminal(const char *state)
 {
@@ -854,7 +870,7 @@ mesos_finished(struct mesos *m, const char *framework_id, const char *prefix,
 		const char *fw = json_string_value(json_object_get(t, "framework_id"));
 		struct mesos_task mt;
 
-		if (id == NULL || state == NULL || !terminal(state) ||
+		if (!name_usable(id) || state == NULL || !terminal(state) ||
 		    strncmp(id, prefix, n) != 0 || (fw && strcmp(fw, framework_id)))
 			continue;
 		memset(&mt, 0, sizeof(mt));
