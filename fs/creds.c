@@ -32,11 +32,15 @@ creds_parse(FILE *f, struct creds *out)
 		{ "zk.user", offsetof(struct creds, zk_user) },
 		{ "zk.password", offsetof(struct creds, zk_password) },
 	};
-	char line[1024], *k, *v, *eq;
-	size_t i;
+	size_t i, cap = 4096;
+	char *line = malloc(cap), *k, *v, *eq;
 
 	memset(out, 0, sizeof(*out));
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines, however long: with a fixed buffer, the rest of a long
+	 * line (a comment, an inline certificate) was read as a line of its
+	 * own, and could set a key.  The buffer starts large so that it is
+	 * rarely moved (a moved one leaves secrets behind, unwiped). */
+	while (line && getline(&line, &cap, f) >= 0) {
 		k = trim(line);
 		if (*k == '#' || (eq = strchr(k, '=')) == NULL)
 			continue;
@@ -51,7 +55,10 @@ creds_parse(FILE *f, struct creds *out)
 			if (strcmp(k, keys[i].key) == 0)
 				snprintf((char *)out + keys[i].off, 256, "%s", v);
 	}
-	explicit_bzero(line, sizeof(line));
+	if (line) {
+		explicit_bzero(line, cap);
+		free(line);
+	}
 	return 0;
 }
 
