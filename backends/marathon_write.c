@@ -292,6 +292,7 @@ int
 marathon_check_key(const char *field, const char *key, struct buf *msg)
 {
 	const char *p;
+	json_t *j;
 
 	buf_reset(msg);
 	if (*key == '\0' || strlen(key) > 255) {
@@ -307,6 +308,15 @@ marathon_check_key(const char *field, const char *key, struct buf *msg)
 			return -EINVAL;
 		}
 	}
+	/* A JSON object's key is UTF-8: jansson refuses any other, and the
+	 * change would go out without it. */
+	if ((j = json_string(key)) == NULL) {
+		buf_printf(msg, "%s: ", field);
+		buf_quote(msg, key, strlen(key));
+		buf_addstr(msg, " is not valid UTF-8, nothing was sent");
+		return -EINVAL;
+	}
+	json_decref(j);
 	return 0;
 }
 
