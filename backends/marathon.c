@@ -70,11 +70,16 @@ static long long
 jint(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
+	double d;
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
+	if (json_is_real(v)) {
+		/* Converting a real outside long long (1e300) is undefined;
+		 * it is no count either: 0, as for any unreadable value. */
+		d = json_real_value(v);
+		return d > -9.2e18 && d < 9.2e18 ? (long long)d : 0;
+	}
 	return 0;
 }
 
