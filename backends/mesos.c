@@ -740,6 +740,21 @@ mesos_read(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	return (ssize_t)got;
 }
 
+/* A JSON number (times scale) as an int64; 0 when it is none or does
+ * not fit (1e300 from a broken agent: converting it is undefined). */
+static int64_t
+json_int64(json_t *v, double scale)
+{
+	double d;
+
+	if (json_is_integer(v) && scale == 1)
+		return (int64_t)json_integer_value(v);
+	if (!json_is_number(v))
+		return 0;
+	d = json_number_value(v) * scale;
+	return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
+}
+
 /* "drwxr-xr-x" -> 0755 */
 static mode_t
 mode_bits(const char *s)
@@ -786,7 +801,6 @@ mesos_browse(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 		const char *mode = json_string_value(json_object_get(e, "mode"));
 		const char *slash, *name;
 		struct mesos_entry me;
-		json_t *v;
 
 		if (path == NULL || mode == NULL)
 			continue;
@@ -799,10 +813,10 @@ mesos_browse(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 		me.name = name;
 		me.is_dir = mode[0] == 'd';
 		me.mode = mode_bits(mode);
-		v = json_object_get(e, "size");
-		me.size = json_is_number(v) ? (off_t)json_number_value(v) : 0;
-		v = json_object_get(e, "mtime");
-		me.mtime_ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : 0;
+		me.size = (off_t)json_int64(json_object_get(e, "size"), 1);
+		if (me.size < 0)
+			me.size = 0;
+		me.mtime_ms = json_int64(json_object_get(e, "mtime"), 1000);
 		if ((rc = fn(arg, &me)) != 0)
 			goto out;
 	}
@@ -879,9 +893,7 @@ mesos_finished(struct mesos *m, const char *framework_id, const char *prefix,
 		mt.agent_id = json_string_value(json_object_get(t, "slave_id"));
 		st = json_array_get(json_object_get(t, "statuses"),
 		    json_array_size(json_object_get(t, "statuses")) - 1);
-		if (json_is_number(json_object_get(st, "timestamp")))
-			mt.time_ms = (int64_t)(json_number_value(
-			    json_object_get(st, "timestamp")) * 1000);
+		mt.time_ms = json_int64(json_object_get(st, "timestamp"), 1000);
 		if ((rc = fn(arg, &mt)) != 0)
 			break;
 	}

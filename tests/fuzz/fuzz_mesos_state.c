@@ -41,6 +41,7 @@ on_entry(void *arg, const struct mesos_entry *e)
 	CHECK(e->name[0] && strlen(e->name) <= 255 && !strchr(e->name, '/') &&
 	    strcmp(e->name, ".") && strcmp(e->name, ".."),
 	    "sandbox entry '%s'", e->name);
+	CHECK(e->size >= 0, "entry %s of size %lld", e->name, (long long)e->size);
 	CHECK((e->mode & ~0777u) == 0, "entry %s has mode %o", e->name,
 	    (unsigned)e->mode);
 	return 0;
