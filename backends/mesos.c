@@ -1070,7 +1070,7 @@ mesos_parse_read(const char *body, size_t len, char *out, size_t cap,
 	const char *p = body, *end = body + len, *key;
 	size_t klen, dn;
 	int have_data = 0, have_off = 0;
-	int64_t v;
+	uint64_t u, d, lim;
 	int neg;
 
 	*n = 0;
@@ -1104,12 +1104,15 @@ mesos_parse_read(const char *body, size_t len, char *out, size_t cap,
 				p++;
 			if (p == end || *p < '0' || *p > '9')
 				return -EIO;
-			for (v = 0; p < end && *p >= '0' && *p <= '9'; p++) {
-				if (v > (INT64_MAX - 9) / 10)
+			/* Exactly int64's range: -2^63 .. 2^63-1. */
+			lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+			for (u = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+				d = (uint64_t)(*p - '0');
+				if (u > (lim - d) / 10)
 					return -EIO;
-				v = v * 10 + (*p - '0');
+				u = u * 10 + d;
 			}
-			*offset = neg ? -v : v;
+			*offset = !neg ? (int64_t)u : u ? -(int64_t)(u - 1) - 1 : 0;
 			have_off = 1;
 		} else {
 			/* Skip any other value: a string, a number, a literal. */
