@@ -182,3 +182,14 @@ snapcache_info(struct snapcache *c, struct snapcache_info *out)
 	out->failures = c->failures;
 	out->gen = c->gen;
 }
+
+int
+snapcache_down(struct snapcache *c, const char *who, struct buf *msg)
+{
+	if (c->last_err == 0)
+		return 0;
+	buf_reset(msg);
+	buf_printf(msg, "%s is down (%s): nothing was sent", who, c->last_msg);
+	c->dirty = 1;
+	return 1;
+}
