@@ -13,6 +13,7 @@
  * Seeds: tests/fuzz/seeds (apps from ../shared/reference: benchmark-real
  * dumps cut to a few apps, the API examples) and tests/fuzz/corpus/.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,15 +86,22 @@ visit_app(const struct mara_snap *s, const char *id)
 {
 	struct app_ctx a = { s, id, NULL };
 	struct buf out = BUF_INIT(4u << 20);
+	int rc;
 
 	CHECK(mara_app_json(s, id, &out) == 0, "app.json of %s fails", id);
 	check_json_object(&out, "app.json", 1);
+	/* A field of the wrong type makes these EIO (rather than a made-up
+	 * value); otherwise they render. */
 	buf_reset(&out);
-	CHECK(mara_app_status(s, id, &out) == 0, "status of %s fails", id);
-	check_status(&out, "app status");
+	rc = mara_app_status(s, id, &out);
+	CHECK(rc == 0 || rc == -EIO, "status of %s: %d", id, rc);
+	if (rc == 0)
+		check_status(&out, "app status");
 	buf_reset(&out);
-	CHECK(mara_app_instances(s, id, &out) == 0, "instances of %s fails", id);
-	check_count(&out, "instances");
+	rc = mara_app_instances(s, id, &out);
+	CHECK(rc == 0 || rc == -EIO, "instances of %s: %d", id, rc);
+	if (rc == 0)
+		check_count(&out, "instances");
 	(void)mara_app_mtime(s, id);
 	mara_list_tasks(s, id, on_task2, &a);
 	a.field = "env";
