@@ -296,3 +296,17 @@ value_count(const char *text, size_t len, const char *what, long *out,
 	*out = v;
 	return 0;
 }
+
+int
+name_usable(const char *n)
+{
+	const char *p;
+
+	if (n == NULL || n[0] == '\0' || strlen(n) > 255 ||
+	    strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return 0;
+	for (p = n; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}

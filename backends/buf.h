@@ -59,6 +59,9 @@ size_t	 trim_value(const char *p, size_t n, const char **start);
 void	 buf_quote(struct buf *out, const char *p, size_t n);
 /* A whole number 0..2^31-1 from a value write; -EINVAL and words in msg
  * ("WHAT: '...' is not a whole number, nothing was sent") otherwise. */
+/* A name from the cluster is usable as a file name when it is a plain
+ * name: not empty, not . or .., no '/' or control byte, at most 255. */
+int	 name_usable(const char *n);
 int	 value_count(const char *text, size_t len, const char *what, long *out,
 	    struct buf *msg);
 

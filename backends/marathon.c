@@ -980,20 +980,6 @@ mara_app_status(const struct mara_snap *s, const char *id, struct buf *out)
 	return out->err;
 }
 
-/* A task id is usable as a file name when it is a plain name. */
-static int
-name_usable(const char *n)
-{
-	const char *p;
-
-	if (n == NULL || n[0] == '\0' || strlen(n) > 255 ||
-	    strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-		return 0;
-	for (p = n; *p; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
 
 static json_t *
 find_task(const struct mara_snap *s, const char *id, const char *task)

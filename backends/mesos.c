@@ -828,21 +828,8 @@ out:
 
 /* ---- finished tasks ------------------------------------------------------ */
 
-/* A finished task's id becomes a name in completed/: the rule Marathon's
- * task ids follow (marathon.c), or the kernel refuses the listing. */
-static int
-name_usable(const char *n)
-{
-	const char *p;
-
-	if (n == NULL || n[0] == '\0' || strlen(n) > 255 ||
-	    strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-		return 0;
-	for (p = n; *p; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
+/* A finished task's id becomes a name in completed/ (name_usable(), as
+ * Marathon's task ids do), or the kernel refuses the listing. */
 
 static int
 terminal(const char *state)
