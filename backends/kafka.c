@@ -935,6 +935,23 @@ fetch_groups(void *arg, int64_t deadline, void **out, struct buf *msg)
 		goto out;
 	ls = rd_kafka_ListConsumerGroups_result_valid(
 	    rd_kafka_event_ListConsumerGroups_result(ev), &nl);
+	{
+		/* Brokers that could not be asked are errors beside the
+		 * (then empty) list: no answer at all is a failure, not "no
+		 * groups". */
+		const rd_kafka_error_t **errs;
+		size_t ne;
+
+		errs = rd_kafka_ListConsumerGroups_result_errors(
+		    rd_kafka_event_ListConsumerGroups_result(ev), &ne);
+		if (nl == 0 && ne > 0) {
+			rc = -kafka_errno(rd_kafka_error_code(errs[0]));
+			buf_reset(msg);
+			buf_printf(msg, "kafka: list groups: %s",
+			    rd_kafka_error_string(errs[0]));
+			goto out;
+		}
+	}
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->g = calloc(nl + 1, sizeof(*g->g))) == NULL ||
 	    (names = calloc(nl + 1, sizeof(*names))) == NULL) {
