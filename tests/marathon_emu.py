@@ -14,7 +14,7 @@ Usage:
                   [--heartbeat-seconds S] [--legacy-task-ids]
                   [--mesos-master URL] [--mesos-leader-ui-url URL]
                   [--mesos-agents N] [--agent-hostnames H1,H2,...] [--sandbox-root DIR]
-                  [--run-commands]
+                  [--run-commands] [--log-lines-per-second R]
                   [--tls-cert PEM --tls-key PEM --tls-port-file FILE]
                   [--basic-auth USER:PASSWORD]
 
@@ -2833,6 +2833,9 @@ def main(argv=None):
     ap.add_argument("--run-commands", action="store_true",
                     help="run each task's cmd as a real local process in its sandbox "
                          "(make demo); one that ends is relaunched, as Marathon does")
+    ap.add_argument("--log-lines-per-second", type=float, default=None, metavar="R",
+                    help="the knob log_lines_per_second from the start (default 5); "
+                         "0 for a large cluster whose logs should not grow")
     ap.add_argument("--agent-hostnames", default=None, metavar="H1,H2,...",
                     help="the agents' hostnames, in order (default agent-N.emu.local); "
                          "tasks report them as their host")
@@ -2857,6 +2860,8 @@ def main(argv=None):
         return 2
     lock = threading.RLock()
     knobs = dict(KNOB_DEFAULTS)
+    if opts.log_lines_per_second is not None:
+        knobs["log_lines_per_second"] = opts.log_lines_per_second
     knob_cond = threading.Condition()
     try:
         mesos = mesos_emu.Mesos(opts.mesos_agents, opts.sandbox_root, host=opts.host,
