@@ -162,6 +162,21 @@ main(void)
 	CHECK(rc == -EIO && now_ms() - t0 < 50 && nfetches() == n,
 	    "within the backoff the next reader fails at once, without a fetch");
 	snapcache_free(cache);
+
+	/* The first reader of an empty cache takes the refresh under way,
+	 * not one queued behind it (at 10,000 apps each takes seconds). */
+	fail = 0;
+	cache = snapcache_new(&ops, NULL, 60000, 2000);
+	snapcache_start(cache);
+	n = nfetches();
+	snapcache_invalidate(cache, SC_EAGER);
+	usleep(50000);			/* the fetch is running (100 ms) */
+	snapcache_invalidate(cache, SC_EAGER);	/* and another is queued */
+	rc = snapcache_get(cache, 1, now_ms() + 2000, &r, &msg);
+	CHECK(rc == 0 && r && *(int *)r->data == n + 1,
+	    "a reader of an empty cache gets the refresh under way, not the next");
+	snapcache_put(cache, r);
+	snapcache_free(cache);
 	buf_free(&msg);
 	return done();
 }
