@@ -31,6 +31,7 @@ static const char *const runtime_fields[] = {
 	"tasks", "tasksStaged", "tasksRunning", "tasksHealthy",
 	"tasksUnhealthy", "deployments", "lastTaskFailure",
 	"readinessCheckResults", "tasksStats", "version", "versionInfo",
+	NULL
 };
 
 /* ---- small JSON helpers ---------------------------------------------- */
@@ -119,7 +120,7 @@ mara_definition(json_t *app)
 
 	if (d == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(runtime_fields) / sizeof(runtime_fields[0]); i++)
+	for (i = 0; runtime_fields[i]; i++)
 		json_object_del(d, runtime_fields[i]);
 	return d;
 }
@@ -212,112 +213,316 @@ id_usable(const char *id)
  */
 static const struct {
 	const char	*name;
-	int		 type;		/* JSON_INTEGER: any number */
+	enum jp_type	 type;		/* JP_INT: any number */
 } typed_fields[] = {
-	{ "instances", JSON_INTEGER },
-	{ "tasksRunning", JSON_INTEGER },
-	{ "tasksHealthy", JSON_INTEGER },
-	{ "tasksUnhealthy", JSON_INTEGER },
-	{ "tasksStaged", JSON_INTEGER },
-	{ "tasks", JSON_ARRAY },
-	{ "deployments", JSON_ARRAY },
-	{ "env", JSON_OBJECT },
-	{ "labels", JSON_OBJECT },
-	{ "version", JSON_STRING },
+	{ "instances", JP_INT },
+	{ "tasksRunning", JP_INT },
+	{ "tasksHealthy", JP_INT },
+	{ "tasksUnhealthy", JP_INT },
+	{ "tasksStaged", JP_INT },
+	{ "tasks", JP_ARR },
+	{ "deployments", JP_ARR },
+	{ "env", JP_OBJ },
+	{ "labels", JP_OBJ },
+	{ "version", JP_STR },
 };
 
+/* A string member, or NULL. */
 static const char *
-bad_field(json_t *app)
+pstr(struct jp o, const char *key)
 {
-	json_t *v;
+	return jp_str(jp_get(o, key), NULL);
+}
+
+static long long
+pint(struct jp o, const char *key)
+{
+	return jp_int(jp_get(o, key));
+}
+
+static const char *
+bad_field(struct jp app)
+{
+	enum jp_type t;
 	size_t i;
 
 	for (i = 0; i < sizeof(typed_fields) / sizeof(typed_fields[0]); i++) {
-		v = json_object_get(app, typed_fields[i].name);
-		if (v == NULL || json_is_null(v))
+		t = jp_type(jp_get(app, typed_fields[i].name));
+		if (t == JP_NONE || t == JP_NULL)
 			continue;
-		if (typed_fields[i].type == JSON_INTEGER ? !json_is_number(v) :
-		    json_typeof(v) != (json_type)typed_fields[i].type)
+		if (typed_fields[i].type == JP_INT ? t != JP_INT && t != JP_REAL :
+		    t != typed_fields[i].type)
 			return typed_fields[i].name;
 	}
 	return NULL;
 }
 
+static void
+app_put(struct mara_app *a)
+{
+	if (a && __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		jpack_free(a->pk);
+		free(a);
+	}
+}
+
+static struct mara_app *
+app_hold(struct mara_app *a)
+{
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_RELAXED);
+	return a;
+}
+
+/*
+ * An app from its reply text (one element of "apps", or the "app" of a
+ * single-app reply): 0 with *out, 1 when it is not an app with a usable id
+ * (skipped), -errno with words in err when the text is not JSON.
+ */
+static int
+app_build(const char *text, size_t len, uint64_t hash, struct mara_app **out,
+    char *err, size_t errsz)
+{
+	struct mara_app *a;
+	struct jpack *pk;
+	struct jp r, deps, vi;
+	size_t used;
+	int rc;
+
+	*out = NULL;
+	if ((rc = jpack_parse(text, len, &pk, &used, err, errsz)) != 0)
+		return rc;
+	if (used != len) {
+		jpack_free(pk);
+		snprintf(err, errsz, "text after a value at byte %zu", used);
+		return -EINVAL;
+	}
+	r = jpack_root(pk);
+	if (jp_type(r) != JP_OBJ || !id_usable(pstr(r, "id"))) {
+		jpack_free(pk);
+		return 1;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		jpack_free(pk);
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	a->pk = pk;
+	a->refs = 1;
+	a->id = pstr(r, "id");
+	a->hash = hash;
+	a->len = len;
+	a->bad = bad_field(r);
+	a->instances = pint(r, "instances");
+	a->running = pint(r, "tasksRunning");
+	a->healthy = pint(r, "tasksHealthy");
+	a->unhealthy = pint(r, "tasksUnhealthy");
+	a->staged = pint(r, "tasksStaged");
+	a->ntasks = jp_count(jp_get(r, "tasks"));
+	deps = jp_get(r, "deployments");
+	a->deploying = jp_type(deps) == JP_ARR && jp_count(deps) > 0;
+	a->mtime_ms = iso8601_ms(pstr(r, "version"));
+	vi = jp_get(r, "versionInfo");
+	if (a->mtime_ms == 0)
+		a->mtime_ms = iso8601_ms(pstr(vi, "lastConfigChangeAt"));
+	*out = a;
+	return 0;
+}
+
 static int
 app_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct mara_app *)a)->id,
-	    ((const struct mara_app *)b)->id);
+	return strcmp((*(struct mara_app *const *)a)->id,
+	    (*(struct mara_app *const *)b)->id);
 }
 
 static void
 snap_free(void *data)
 {
 	struct mara_snap *s = data;
+	size_t i;
 
 	if (s == NULL)
 		return;
-	json_decref(s->root);
+	for (i = 0; i < s->napps; i++)
+		app_put(s->apps[i]);
 	free(s->apps);
 	free(s);
 }
 
 static int
-snap_build(json_t *root, size_t body_bytes, struct mara_snap **out,
-    struct buf *msg)
+snap_add(struct mara_snap *s, size_t *alloc, struct mara_app *a)
 {
-	struct mara_snap *s;
-	json_t *apps, *app, *tasks;
+	struct mara_app **na;
+
+	if (s->napps == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 64;
+		if ((na = realloc(s->apps, *alloc * sizeof(*na))) == NULL)
+			return -ENOMEM;
+		s->apps = na;
+	}
+	s->apps[s->napps++] = a;
+	return 0;
+}
+
+/* Sort by id, drop duplicate ids (a hostile or broken reply: keep the
+ * first), and count what status shows. */
+static void
+snap_finish(struct mara_snap *s)
+{
 	size_t i, n;
 
-	apps = json_object_get(root, "apps");
-	if (!json_is_array(apps)) {
-		buf_printf(msg, "marathon: GET /v2/apps: reply has no \"apps\" array");
-		return -EIO;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -ENOMEM;
-	s->root = root;
-	s->body_bytes = body_bytes;
-	n = json_array_size(apps);
-	s->apps = calloc(n ? n : 1, sizeof(*s->apps));
-	if (s->apps == NULL) {
-		free(s);
-		return -ENOMEM;
-	}
-	json_array_foreach(apps, i, app) {
-		const char *id = jstr(app, "id");
-		uint64_t h = FNV_INIT;
-
-		if (!json_is_object(app) || !id_usable(id)) {
-			s->skipped++;
-			continue;
-		}
-		json_dump_callback(app, hash_cb, &h, JSON_COMPACT);
-		s->apps[s->napps].id = id;
-		s->apps[s->napps].obj = app;
-		s->apps[s->napps].hash = h;
-		if ((s->apps[s->napps].bad = bad_field(app)) != NULL &&
-		    s->malformed++ == 0) {
-			s->malformed_id = id;
-			s->malformed_field = s->apps[s->napps].bad;
-		}
-		s->napps++;
-		tasks = json_object_get(app, "tasks");
-		if (json_is_array(tasks))
-			s->ntasks += json_array_size(tasks);
-	}
-	qsort(s->apps, s->napps, sizeof(*s->apps), app_cmp);
-	/* Drop duplicate ids (a hostile or broken reply): keep the first. */
+	if (s->napps > 1)
+		qsort(s->apps, s->napps, sizeof(*s->apps), app_cmp);
 	for (i = 1, n = s->napps ? 1 : 0; i < s->napps; i++) {
-		if (strcmp(s->apps[i].id, s->apps[n - 1].id) == 0) {
+		if (strcmp(s->apps[i]->id, s->apps[n - 1]->id) == 0) {
+			app_put(s->apps[i]);
 			s->skipped++;
 			continue;
 		}
 		s->apps[n++] = s->apps[i];
 	}
 	s->napps = n;
-	*out = s;
+	s->ntasks = s->packed_bytes = s->malformed = 0;
+	s->malformed_id = s->malformed_field = NULL;
+	for (i = 0; i < s->napps; i++) {
+		s->ntasks += s->apps[i]->ntasks;
+		s->packed_bytes += jpack_size(s->apps[i]->pk) + sizeof(**s->apps);
+		if (s->apps[i]->bad && s->malformed++ == 0) {
+			s->malformed_id = s->apps[i]->id;
+			s->malformed_field = s->apps[i]->bad;
+		}
+	}
+}
+
+/*
+ * Building a snapshot from a whole /v2/apps reply.  Each element of "apps"
+ * is delimited and hashed first; an element whose bytes are those of an
+ * app of the previous snapshot is that app (shared, not parsed again), so
+ * a refresh costs parsing only what changed.
+ */
+struct build {
+	struct mara_snap	*s;
+	size_t			 alloc;
+	struct mara_app		**old;		/* reuse table by hash, or NULL */
+	size_t			 nold;		/* its size: a power of two */
+	int			 seen_apps;
+	char			 err[256];
+};
+
+static struct mara_app *
+reuse_find(struct build *b, uint64_t hash, size_t len)
+{
+	size_t h;
+
+	if (b->old == NULL)
+		return NULL;
+	for (h = (size_t)hash & (b->nold - 1); b->old[h];
+	    h = (h + 1) & (b->nold - 1))
+		if (b->old[h]->hash == hash && b->old[h]->len == len)
+			return b->old[h];
+	return NULL;
+}
+
+static void
+reuse_index(struct build *b, const struct mara_snap *old)
+{
+	size_t i, h, n = 16;
+
+	if (old == NULL || old->napps == 0)
+		return;
+	while (n < old->napps * 2)
+		n *= 2;
+	if ((b->old = calloc(n, sizeof(*b->old))) == NULL)
+		return;		/* no reuse: everything is parsed */
+	b->nold = n;
+	for (i = 0; i < old->napps; i++) {
+		for (h = (size_t)old->apps[i]->hash & (n - 1); b->old[h];
+		    h = (h + 1) & (n - 1))
+			;
+		b->old[h] = old->apps[i];
+	}
+}
+
+static int
+build_app(void *arg, const char *key, const char *text, size_t len)
+{
+	struct build *b = arg;
+	uint64_t hash = fnv1a(FNV_INIT, text, len);
+	struct mara_app *a;
+	int rc;
+
+	(void)key;
+	if ((a = reuse_find(b, hash, len)) != NULL)
+		a = app_hold(a);
+	else if ((rc = app_build(text, len, hash, &a, b->err,
+	    sizeof(b->err))) != 0) {
+		if (rc < 0)
+			return rc;
+		b->s->skipped++;
+		return 0;
+	}
+	if (snap_add(b->s, &b->alloc, a) != 0) {
+		app_put(a);
+		snprintf(b->err, sizeof(b->err), "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+build_member(void *arg, const char *key, const char *text, size_t len)
+{
+	struct build *b = arg;
+	struct jpack *pk;
+	int rc;
+
+	if (strcmp(key, "apps") == 0) {
+		if (b->seen_apps++) {
+			snprintf(b->err, sizeof(b->err), "\"apps\" twice");
+			return -EINVAL;
+		}
+		if (len == 0 || text[0] != '[') {
+			snprintf(b->err, sizeof(b->err), "reply has no \"apps\" array");
+			return -EINVAL;
+		}
+		return jpack_each(text, len, 0, build_app, b, b->err,
+		    sizeof(b->err));
+	}
+	/* Anything else is not used, but must be JSON too. */
+	if ((rc = jpack_parse(text, len, &pk, NULL, b->err,
+	    sizeof(b->err))) != 0)
+		return rc;
+	jpack_free(pk);
+	return 0;
+}
+
+static int
+snap_build(const char *text, size_t len, const struct mara_snap *old,
+    struct mara_snap **out, struct buf *msg)
+{
+	struct build b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	*out = NULL;
+	if ((b.s = calloc(1, sizeof(*b.s))) == NULL)
+		return -ENOMEM;
+	b.s->body_bytes = len;
+	reuse_index(&b, old);
+	rc = jpack_each(text, len, 1, build_member, &b, b.err, sizeof(b.err));
+	if (rc == 0 && !b.seen_apps) {
+		snprintf(b.err, sizeof(b.err), "reply has no \"apps\" array");
+		rc = -EIO;
+	}
+	free(b.old);
+	if (rc != 0) {
+		buf_printf(msg, "marathon: GET /v2/apps: unreadable reply: %s",
+		    b.err);
+		snap_free(b.s);
+		return rc == -ENOMEM ? rc : -EIO;
+	}
+	snap_finish(b.s);
+	*out = b.s;
 	return 0;
 }
 
@@ -347,19 +552,7 @@ int
 marathon_parse_apps(const char *text, size_t len, struct mara_snap **out,
     struct buf *msg)
 {
-	json_error_t jerr;
-	json_t *root;
-	int rc;
-
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		buf_printf(msg, "marathon: GET /v2/apps: unreadable reply: %s "
-		    "(line %d)", jerr.text, jerr.line);
-		return -EIO;
-	}
-	if ((rc = snap_build(root, len, out, msg)) != 0)
-		json_decref(root);
-	return rc;
+	return snap_build(text, len, NULL, out, msg);
 }
 
 void
@@ -368,24 +561,318 @@ marathon_snap_free(struct mara_snap *s)
 	snap_free(s);
 }
 
+/* ---- refreshing one app ---------------------------------------------------- */
+
+struct one {
+	struct mara_app	*a;
+	int		 seen;
+	int		 skipped;
+	char		 err[256];
+};
+
+static int
+one_member(void *arg, const char *key, const char *text, size_t len)
+{
+	struct one *o = arg;
+	int rc;
+
+	if (strcmp(key, "app") != 0 || o->seen++)
+		return 0;
+	rc = app_build(text, len, fnv1a(FNV_INIT, text, len), &o->a, o->err,
+	    sizeof(o->err));
+	if (rc == 1)
+		o->skipped = 1;
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * GET /v2/apps/ID (which always embeds tasks, counts, deployments and the
+ * last task failure: API-NOTES 1.3): 0 with *out the app, or NULL when
+ * Marathon says it does not exist (any more); -errno otherwise.
+ */
+static int
+fetch_one(struct marathon *m, const char *id, int64_t deadline,
+    struct mara_app **out, struct buf *msg)
+{
+	struct buf path = BUF_INIT(8192);
+	struct http_resp rs;
+	struct one o;
+	int rc;
+
+	*out = NULL;
+	memset(&o, 0, sizeof(o));
+	http_resp_init(&rs);
+	if ((rc = mara_path(&path, "/v2/apps", id, "?embed=app.tasks"
+	    "&embed=app.counts&embed=app.deployments"
+	    "&embed=app.lastTaskFailure")) != 0)
+		goto out;
+	rc = mara_get(m, path.data, deadline, &rs, msg);
+	if (rc == -ENOENT && rs.status == 404) {
+		rc = 0;		/* gone */
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	rc = jpack_each(buf_str(&rs.body), rs.body.len, 1, one_member, &o,
+	    o.err, sizeof(o.err));
+	if (rc == 0 && (o.a == NULL || strcmp(o.a->id, id) != 0) &&
+	    !o.skipped) {
+		snprintf(o.err, sizeof(o.err), "no app %s in the reply", id);
+		rc = -EIO;
+	}
+	if (rc != 0) {
+		buf_reset(msg);
+		buf_printf(msg, "marathon: GET %s: unreadable reply: %s",
+		    path.data, o.err);
+		app_put(o.a);
+		rc = rc == -ENOMEM ? rc : -EIO;
+		goto out;
+	}
+	*out = o.a;
+out:
+	http_resp_free(&rs);
+	buf_free(&path);
+	return rc;
+}
+
+struct many {
+	struct mara_snap	*s;
+	size_t			*alloc;
+	int			 seen;
+	char			 err[256];
+};
+
+static int
+many_app(void *arg, const char *key, const char *text, size_t len)
+{
+	struct many *g = arg;
+	struct mara_app *a;
+	int rc;
+
+	(void)key;
+	rc = app_build(text, len, fnv1a(FNV_INIT, text, len), &a, g->err,
+	    sizeof(g->err));
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (snap_add(g->s, g->alloc, a) != 0) {
+		app_put(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+many_member(void *arg, const char *key, const char *text, size_t len)
+{
+	struct many *g = arg;
+
+	if (strcmp(key, "*") != 0 || g->seen++)
+		return 0;
+	return jpack_each(text, len, 0, many_app, g, g->err, sizeof(g->err));
+}
+
+/*
+ * Every app under group gid (GET /v2/apps/GID/ followed by "*", API-NOTES
+ * 1.3), added to s; none when the group is gone (404).
+ */
+static int
+fetch_group(struct marathon *m, const char *gid, int64_t deadline,
+    struct mara_snap *s, size_t *alloc, struct buf *msg)
+{
+	struct buf path = BUF_INIT(8192);
+	struct http_resp rs;
+	struct many g;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.s = s;
+	g.alloc = alloc;
+	http_resp_init(&rs);
+	if ((rc = mara_path(&path, "/v2/apps", gid, "/*?embed=app.tasks"
+	    "&embed=app.counts&embed=app.deployments"
+	    "&embed=app.lastTaskFailure")) != 0)
+		goto out;
+	rc = mara_get(m, path.data, deadline, &rs, msg);
+	if (rc == -ENOENT && rs.status == 404) {
+		rc = 0;		/* gone, with everything in it */
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	rc = jpack_each(buf_str(&rs.body), rs.body.len, 1, many_member, &g,
+	    g.err, sizeof(g.err));
+	if (rc == 0 && !g.seen) {
+		snprintf(g.err, sizeof(g.err), "no \"*\" array");
+		rc = -EIO;
+	}
+	if (rc != 0) {
+		buf_reset(msg);
+		buf_printf(msg, "marathon: GET %s: unreadable reply: %s",
+		    path.data, g.err);
+		rc = rc == -ENOMEM ? rc : -EIO;
+	}
+out:
+	http_resp_free(&rs);
+	buf_free(&path);
+	return rc;
+}
+
+/* A dirty entry for a whole group: "GID/" (and "/" for the root). */
+static int
+is_group_entry(const char *entry)
+{
+	return entry[strlen(entry) - 1] == '/';
+}
+
+/* Is app id one that entry (an app id, or a group as "GID/") names? */
+static int
+names(const char *entry, const char *id)
+{
+	size_t n = strlen(entry);
+
+	if (n > 1 && entry[n - 1] == '/')
+		return strncmp(id, entry, n) == 0;
+	return strcmp(id, entry) == 0;
+}
+
+/*
+ * A copy of snapshot cur with what ids[] names as Marathon has it now: an
+ * app id costs one GET /v2/apps/ID, a group ("GID/") one GET of all its
+ * apps; everything else is shared.  What is gone is dropped.
+ */
+static int
+snap_patch(struct marathon *m, const struct mara_snap *cur, char **ids,
+    size_t nids, int64_t deadline, struct mara_snap **out, struct buf *msg)
+{
+	struct mara_snap *s;
+	struct mara_app *a;
+	size_t i, j, alloc = 0, n;
+	char gid[1100];
+	int rc = 0;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->body_bytes = cur->body_bytes;
+	s->skipped = cur->skipped;
+	for (i = 0; i < cur->napps; i++) {
+		for (j = 0; j < nids; j++)
+			if (names(ids[j], cur->apps[i]->id))
+				break;
+		if (j < nids)
+			continue;
+		if ((rc = snap_add(s, &alloc, app_hold(cur->apps[i]))) != 0) {
+			app_put(cur->apps[i]);
+			goto fail;
+		}
+	}
+	for (j = 0; j < nids; j++) {
+		n = strlen(ids[j]);
+		if (n > 1 && ids[j][n - 1] == '/') {
+			snprintf(gid, sizeof(gid), "%.*s", (int)(n - 1), ids[j]);
+			rc = fetch_group(m, gid, deadline, s, &alloc, msg);
+		} else if ((rc = fetch_one(m, ids[j], deadline, &a, msg)) == 0 &&
+		    a && (rc = snap_add(s, &alloc, a)) != 0) {
+			app_put(a);
+		}
+		if (rc != 0)
+			goto fail;
+	}
+	snap_finish(s);
+	*out = s;
+	return 0;
+fail:
+	snap_free(s);
+	return rc;
+}
+
 static int
 fetch_apps(void *arg, int64_t deadline, void **out, struct buf *msg)
 {
 	struct marathon *m = arg;
+	char *ids[MARA_DIRTY_MAX];
+	struct snapref *cur;
 	struct http_resp rs;
 	struct mara_snap *s = NULL;
-	int rc;
+	size_t nids, i, n, napps;
+	int64_t t0;
+	int rc, all;
 
+	pthread_mutex_lock(&m->dirty_lock);
+	nids = m->ndirty;
+	memcpy(ids, m->dirty, nids * sizeof(*ids));
+	m->ndirty = 0;
+	all = m->dirty_all;
+	m->dirty_all = 0;
+	pthread_mutex_unlock(&m->dirty_lock);
+
+	/*
+	 * Every change to an app comes with an event naming it and with
+	 * group_change_success for its group, the root group for an app at
+	 * the top.  Re-reading a group is only needed when nothing named the
+	 * apps that changed in it (a group update that touched none): when a
+	 * batch names apps, its groups are dropped, or a change to one app at
+	 * the top would cost the whole listing.
+	 */
+	for (i = 0, napps = 0; i < nids; i++)
+		if (!is_group_entry(ids[i]))
+			napps++;
+	for (i = 0, n = 0; i < nids; i++) {
+		if (napps > 0 && is_group_entry(ids[i])) {
+			free(ids[i]);
+			continue;
+		}
+		if (strcmp(ids[i], "/") == 0)
+			all = 1;
+		ids[n++] = ids[i];
+	}
+	nids = n;
+
+	/* The whole listing at least once a TTL, whatever the events said. */
+	cur = snapcache_peek(m->apps);
+	pthread_mutex_lock(&m->dirty_lock);
+	if (cur == NULL || now_ms() - m->last_full_ms >= m->opts.ttl_ms)
+		all = 1;
+	pthread_mutex_unlock(&m->dirty_lock);
+	if (!all) {
+		/* With no ids (another refresh took them already), nothing is
+		 * asked: the copy shares every app. */
+		rc = snap_patch(m, cur->data, ids, nids, deadline, &s, msg);
+		if (rc == 0) {
+			pthread_mutex_lock(&m->dirty_lock);
+			m->app_refreshes += nids;
+			pthread_mutex_unlock(&m->dirty_lock);
+			goto done;
+		}
+		if (rc == -ETIMEDOUT || rc == -EINTR)
+			goto failed;
+		/* Any other failure: the whole listing says what is true. */
+		buf_reset(msg);
+	}
+	t0 = now_ms();
 	http_resp_init(&rs);
-	if ((rc = mara_get(m, APPS_PATH, deadline, &rs, msg)) != 0)
-		goto out;
-	rc = marathon_parse_apps(rs.body.data ? rs.body.data : "", rs.body.len,
-	    &s, msg);
-	if (rc != 0)
-		goto out;
-	*out = s;
-out:
+	rc = mara_get(m, APPS_PATH, deadline, &rs, msg);
+	if (rc == 0)
+		rc = snap_build(rs.body.data ? rs.body.data : "", rs.body.len,
+		    cur ? cur->data : NULL, &s, msg);
 	http_resp_free(&rs);
+	if (rc != 0)
+		goto failed;
+	pthread_mutex_lock(&m->dirty_lock);
+	m->last_full_ms = t0;
+	pthread_mutex_unlock(&m->dirty_lock);
+done:
+	*out = s;
+	goto out;
+failed:
+	/* Nothing is lost: the next refresh re-reads everything. */
+	pthread_mutex_lock(&m->dirty_lock);
+	m->dirty_all = 1;
+	pthread_mutex_unlock(&m->dirty_lock);
+out:
+	snapcache_put(m->apps, cur);
+	for (i = 0; i < nids; i++)
+		free(ids[i]);
 	return rc;
 }
 
@@ -454,16 +941,19 @@ apps_changed(void *arg, void *old_, void *new_)
 		else if (j == n->napps)
 			c = -1;
 		else
-			c = strcmp(o->apps[i].id, n->apps[j].id);
+			c = strcmp(o->apps[i]->id, n->apps[j]->id);
 		if (c < 0) {
-			idset_add_with_groups(&set, o->apps[i++].id);
+			idset_add_with_groups(&set, o->apps[i++]->id);
 		} else if (c > 0) {
-			idset_add_with_groups(&set, n->apps[j++].id);
+			idset_add_with_groups(&set, n->apps[j++]->id);
 		} else {
-			if (o->apps[i].hash != n->apps[j].hash) {
-				idset_add(&set, n->apps[j].id, strlen(n->apps[j].id));
+			if (o->apps[i] != n->apps[j] &&
+			    (o->apps[i]->hash != n->apps[j]->hash ||
+			    o->apps[i]->len != n->apps[j]->len)) {
+				idset_add(&set, n->apps[j]->id,
+				    strlen(n->apps[j]->id));
 				/* A change is a new version. */
-				marathon_versions_forget(m, n->apps[j].id);
+				marathon_versions_forget(m, n->apps[j]->id);
 			}
 			i++;
 			j++;
@@ -614,6 +1104,8 @@ static const struct snapcache_ops deps_ops = {
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+static void mark_dirty(struct marathon *m, const char *const *ids, size_t n);
+
 struct marathon *
 marathon_new(const struct marathon_opts *o, struct buf *msg)
 {
@@ -627,6 +1119,7 @@ marathon_new(const struct marathon_opts *o, struct buf *msg)
 	m->opts.urls = m->urls;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->ev_lock, NULL);
+	pthread_mutex_init(&m->dirty_lock, NULL);
 	ho.name = "marathon";
 	ho.urls = o->urls;
 	ho.userpwd = o->userpwd;
@@ -692,8 +1185,10 @@ marathon_free(struct marathon *m)
 	http_client_free(m->http);
 	marathon_versions_free(m);
 	mara_refused_clear(m);
+	mark_dirty(m, NULL, 0);		/* frees the ids */
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->ev_lock);
+	pthread_mutex_destroy(&m->dirty_lock);
 	free(m->urls);
 	free(m);
 }
@@ -742,27 +1237,75 @@ marathon_deps_put(struct marathon *m, struct mara_deps *d)
 		snapcache_put(m->deps, d->ref);
 }
 
+/* Note what the next refresh must re-read: apps ids, or everything (ids
+ * NULL, or more than one refresh fetches one by one). */
+static void
+mark_dirty(struct marathon *m, const char *const *ids, size_t n)
+{
+	size_t i, j;
+
+	pthread_mutex_lock(&m->dirty_lock);
+	if (ids == NULL || m->ndirty + n > MARA_DIRTY_MAX)
+		m->dirty_all = 1;
+	for (i = 0; !m->dirty_all && i < n; i++) {
+		for (j = 0; j < m->ndirty; j++)
+			if (strcmp(m->dirty[j], ids[i]) == 0)
+				break;
+		if (j < m->ndirty)
+			continue;
+		if ((m->dirty[m->ndirty] = strdup(ids[i])) == NULL)
+			m->dirty_all = 1;
+		else
+			m->ndirty++;
+	}
+	if (m->dirty_all) {
+		for (j = 0; j < m->ndirty; j++)
+			free(m->dirty[j]);
+		m->ndirty = 0;
+	}
+	pthread_mutex_unlock(&m->dirty_lock);
+}
+
 void
 marathon_invalidate(struct marathon *m)
 {
+	mark_dirty(m, NULL, 0);
 	snapcache_invalidate(m->apps, SC_HARD);
 	snapcache_invalidate(m->deps, SC_HARD);
 }
 
 void
-marathon_wrote(struct marathon *m)
+marathon_wrote(struct marathon *m, const char *id)
 {
 	/* The writer will read its app back; a deployment list is only
 	 * fetched when someone looks. */
+	mark_dirty(m, id ? &id : NULL, id ? 1 : 0);
 	snapcache_invalidate(m->apps, SC_HARD | SC_EAGER);
 	snapcache_invalidate(m->deps, SC_HARD);
 }
 
 void
-marathon_changed(struct marathon *m)
+marathon_changed(struct marathon *m, const char *const *ids, size_t n)
 {
+	mark_dirty(m, ids, n);
 	snapcache_changed(m->apps);
 	snapcache_changed(m->deps);
+}
+
+void
+marathon_deps_changed(struct marathon *m)
+{
+	snapcache_changed(m->deps);
+}
+
+void
+marathon_resync(struct marathon *m)
+{
+	/* Re-read everything, in the background: a reader waiting for the
+	 * first snapshot gets it without waiting for this one too. */
+	mark_dirty(m, NULL, 0);
+	snapcache_invalidate(m->apps, SC_EAGER);
+	snapcache_invalidate(m->deps, SC_EAGER);
 }
 
 void
@@ -787,7 +1330,7 @@ lower_bound(const struct mara_snap *s, const char *key)
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (strcmp(s->apps[mid].id, key) < 0)
+		if (strcmp(s->apps[mid]->id, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -800,8 +1343,8 @@ mara_find(const struct mara_snap *s, const char *id)
 {
 	size_t i = lower_bound(s, id);
 
-	if (i < s->napps && strcmp(s->apps[i].id, id) == 0)
-		return &s->apps[i];
+	if (i < s->napps && strcmp(s->apps[i]->id, id) == 0)
+		return s->apps[i];
 	return NULL;
 }
 
@@ -827,7 +1370,7 @@ mara_kind(const struct mara_snap *s, const char *id)
 		return MARA_APP;
 	group_prefix(id, prefix, sizeof(prefix));
 	i = lower_bound(s, prefix);
-	if (i < s->napps && strncmp(s->apps[i].id, prefix, strlen(prefix)) == 0)
+	if (i < s->napps && strncmp(s->apps[i]->id, prefix, strlen(prefix)) == 0)
 		return MARA_GROUP;
 	return MARA_NONE;
 }
@@ -845,9 +1388,9 @@ mara_list_group(const struct mara_snap *s, const char *gid, mara_list_fn fn,
 	plen = strlen(prefix);
 	/* Ids sharing a prefix are contiguous in sorted order. */
 	for (i = lower_bound(s, prefix); i < s->napps; i++) {
-		if (strncmp(s->apps[i].id, prefix, plen) != 0)
+		if (strncmp(s->apps[i]->id, prefix, plen) != 0)
 			break;
-		rest = s->apps[i].id + plen;
+		rest = s->apps[i]->id + plen;
 		slash = strchr(rest, '/');
 		n = slash ? (size_t)(slash - rest) : strlen(rest);
 		if (n == 0 || n >= sizeof(name))
@@ -863,6 +1406,12 @@ mara_list_group(const struct mara_snap *s, const char *gid, mara_list_fn fn,
 	return 0;
 }
 
+json_t *
+mara_app_definition(const struct mara_app *a)
+{
+	return jp_decode(jpack_root(a->pk), runtime_fields);
+}
+
 int
 mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
 {
@@ -872,7 +1421,7 @@ mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
 
 	if (a == NULL)
 		return -ENOENT;
-	if ((def = mara_definition(a->obj)) == NULL)
+	if ((def = mara_app_definition(a)) == NULL)
 		return -ENOMEM;
 	rc = json_to_buf(def, out, JSON_INDENT(2));
 	json_decref(def);
@@ -890,36 +1439,26 @@ mara_app_instances(const struct mara_snap *s, const char *id, struct buf *out)
 		return -ENOENT;
 	if (a->bad)
 		return -EIO;	/* .archonfs/status names the field */
-	return buf_printf(out, "%lld\n", jint(a->obj, "instances"));
+	return buf_printf(out, "%lld\n", a->instances);
 }
 
 int64_t
 mara_app_mtime(const struct mara_snap *s, const char *id)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *vi;
-	int64_t t;
 
-	if (a == NULL)
-		return 0;
-	t = iso8601_ms(jstr(a->obj, "version"));
-	if (t == 0 && (vi = json_object_get(a->obj, "versionInfo")) != NULL)
-		t = iso8601_ms(jstr(vi, "lastConfigChangeAt"));
-	return t;
+	return a ? a->mtime_ms : 0;
 }
 
 /* The state an operator asks about first, derived as Marathon's UI does. */
 static const char *
-app_state(json_t *app)
+app_state(const struct mara_app *a)
 {
-	json_t *deps = json_object_get(app, "deployments");
-	long long want = jint(app, "instances"), run = jint(app, "tasksRunning");
-
-	if (json_is_array(deps) && json_array_size(deps) > 0)
+	if (a->deploying)
 		return "deploying";
-	if (want == 0 && run == 0)
+	if (a->instances == 0 && a->running == 0)
 		return "suspended";
-	if (run < want)
+	if (a->running < a->instances)
 		return "waiting";
 	return "running";
 }
@@ -928,49 +1467,50 @@ int
 mara_app_status(const struct mara_snap *s, const char *id, struct buf *out)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *deps, *d, *vi, *ltf;
-	size_t i;
+	struct jp r, vi, d, ltf;
+	struct jp_iter it;
+	const char *v;
 
 	if (a == NULL)
 		return -ENOENT;
 	if (a->bad)
 		return -EIO;	/* .archonfs/status names the field */
-	buf_printf(out, "state: %s\n", app_state(a->obj));
-	buf_printf(out, "instances: %lld\n", jint(a->obj, "instances"));
-	buf_printf(out, "running: %lld\n", jint(a->obj, "tasksRunning"));
-	buf_printf(out, "healthy: %lld\n", jint(a->obj, "tasksHealthy"));
-	buf_printf(out, "unhealthy: %lld\n", jint(a->obj, "tasksUnhealthy"));
-	buf_printf(out, "staged: %lld\n", jint(a->obj, "tasksStaged"));
-	add_kv(out, "version", jstr(a->obj, "version") ?
-	    jstr(a->obj, "version") : "unknown");
-	vi = json_object_get(a->obj, "versionInfo");
-	if (jstr(vi, "lastConfigChangeAt"))
-		add_kv(out, "config_changed", jstr(vi, "lastConfigChangeAt"));
-	if (jstr(vi, "lastScalingAt"))
-		add_kv(out, "scaled", jstr(vi, "lastScalingAt"));
+	r = jpack_root(a->pk);
+	buf_printf(out, "state: %s\n", app_state(a));
+	buf_printf(out, "instances: %lld\n", a->instances);
+	buf_printf(out, "running: %lld\n", a->running);
+	buf_printf(out, "healthy: %lld\n", a->healthy);
+	buf_printf(out, "unhealthy: %lld\n", a->unhealthy);
+	buf_printf(out, "staged: %lld\n", a->staged);
+	add_kv(out, "version", (v = pstr(r, "version")) ? v : "unknown");
+	vi = jp_get(r, "versionInfo");
+	if ((v = pstr(vi, "lastConfigChangeAt")) != NULL)
+		add_kv(out, "config_changed", v);
+	if ((v = pstr(vi, "lastScalingAt")) != NULL)
+		add_kv(out, "scaled", v);
 	buf_addstr(out, "deployment:");
-	deps = json_object_get(a->obj, "deployments");
-	if (!json_is_array(deps) || json_array_size(deps) == 0)
+	if (!a->deploying)
 		buf_addstr(out, " none");
-	json_array_foreach(deps, i, d) {
-		if (jstr(d, "id")) {
+	jp_iter(jp_get(r, "deployments"), &it);
+	while (jp_next(&it, &d, NULL, NULL)) {
+		if ((v = pstr(d, "id")) != NULL) {
 			buf_addch(out, ' ');
-			add_value(out, jstr(d, "id"));
+			add_value(out, v);
 		}
 	}
 	buf_addch(out, '\n');
-	ltf = json_object_get(a->obj, "lastTaskFailure");
-	if (json_is_object(ltf)) {
-		const char *msg = jstr(ltf, "message");
+	ltf = jp_get(r, "lastTaskFailure");
+	if (jp_type(ltf) == JP_OBJ) {
+		const char *msg = pstr(ltf, "message");
 
 		buf_addstr(out, "last_failure: ");
-		add_value(out, jstr(ltf, "state") ? jstr(ltf, "state") : "?");
+		add_value(out, (v = pstr(ltf, "state")) ? v : "?");
 		buf_addch(out, ' ');
-		add_value(out, jstr(ltf, "taskId") ? jstr(ltf, "taskId") : "?");
+		add_value(out, (v = pstr(ltf, "taskId")) ? v : "?");
 		buf_addstr(out, " on ");
-		add_value(out, jstr(ltf, "host") ? jstr(ltf, "host") : "?");
+		add_value(out, (v = pstr(ltf, "host")) ? v : "?");
 		buf_addstr(out, " at ");
-		add_value(out, jstr(ltf, "timestamp") ? jstr(ltf, "timestamp") : "?");
+		add_value(out, (v = pstr(ltf, "timestamp")) ? v : "?");
 		if (msg && *msg) {
 			buf_addstr(out, ": ");
 			add_value(out, msg);
@@ -980,24 +1520,24 @@ mara_app_status(const struct mara_snap *s, const char *id, struct buf *out)
 	return out->err;
 }
 
-
-static json_t *
+/* The task called task of app id, or a value of type JP_NONE. */
+static struct jp
 find_task(const struct mara_snap *s, const char *id, const char *task)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *tasks, *t;
-	size_t i;
+	struct jp_iter it;
+	struct jp t, none = { NULL, 0 };
+	const char *tid;
 
 	if (a == NULL)
-		return NULL;
-	tasks = json_object_get(a->obj, "tasks");
-	json_array_foreach(tasks, i, t) {
-		const char *tid = jstr(t, "id");
-
+		return none;
+	jp_iter(jp_get(jpack_root(a->pk), "tasks"), &it);
+	while (jp_next(&it, &t, NULL, NULL)) {
+		tid = pstr(t, "id");
 		if (tid && strcmp(tid, task) == 0 && name_usable(tid))
 			return t;
 	}
-	return NULL;
+	return none;
 }
 
 int
@@ -1005,16 +1545,16 @@ mara_list_tasks(const struct mara_snap *s, const char *id, mara_list_fn fn,
     void *arg)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *tasks, *t;
-	size_t i;
+	struct jp_iter it;
+	struct jp t;
+	const char *tid;
 	int rc;
 
 	if (a == NULL)
 		return -ENOENT;
-	tasks = json_object_get(a->obj, "tasks");
-	json_array_foreach(tasks, i, t) {
-		const char *tid = jstr(t, "id");
-
+	jp_iter(jp_get(jpack_root(a->pk), "tasks"), &it);
+	while (jp_next(&it, &t, NULL, NULL)) {
+		tid = pstr(t, "id");
 		if (name_usable(tid) && (rc = fn(arg, tid, MARA_M_TASK)) != 0)
 			return rc;
 	}
@@ -1024,38 +1564,43 @@ mara_list_tasks(const struct mara_snap *s, const char *id, mara_list_fn fn,
 int
 mara_task_kind(const struct mara_snap *s, const char *id, const char *task)
 {
-	return find_task(s, id, task) ? MARA_M_TASK : -ENOENT;
+	return jp_type(find_task(s, id, task)) != JP_NONE ? MARA_M_TASK : -ENOENT;
 }
 
 int
 mara_task_json(const struct mara_snap *s, const char *id, const char *task,
     struct buf *out)
 {
-	json_t *t = find_task(s, id, task);
+	struct jp t = find_task(s, id, task);
+	json_t *j;
 	int rc;
 
-	if (t == NULL)
+	if (jp_type(t) == JP_NONE)
 		return -ENOENT;
-	rc = json_to_buf(t, out, JSON_INDENT(2));
+	if ((j = jp_decode(t, NULL)) == NULL)
+		return -ENOMEM;
+	rc = json_to_buf(j, out, JSON_INDENT(2));
+	json_decref(j);
 	return rc ? rc : buf_addch(out, '\n');
 }
 
 static const char *
-task_health(const struct mara_snap *s, const char *id, json_t *t)
+task_health(const struct mara_snap *s, const char *id, struct jp t)
 {
-	json_t *hcr = json_object_get(t, "healthCheckResults"), *h, *checks;
+	struct jp hcr = jp_get(t, "healthCheckResults"), h;
 	struct mara_app *a = mara_find(s, id);
-	size_t i;
+	struct jp_iter it;
 	int alive = 1;
 
-	if (json_is_array(hcr) && json_array_size(hcr) > 0) {
-		json_array_foreach(hcr, i, h)
-			if (!json_is_true(json_object_get(h, "alive")))
+	if (jp_count(hcr) > 0 && jp_type(hcr) == JP_ARR) {
+		jp_iter(hcr, &it);
+		while (jp_next(&it, &h, NULL, NULL))
+			if (jp_type(jp_get(h, "alive")) != JP_TRUE)
 				alive = 0;
 		return alive ? "healthy" : "unhealthy";
 	}
-	checks = a ? json_object_get(a->obj, "healthChecks") : NULL;
-	if (json_is_array(checks) && json_array_size(checks) > 0)
+	if (a && jp_type(jp_get(jpack_root(a->pk), "healthChecks")) == JP_ARR &&
+	    jp_count(jp_get(jpack_root(a->pk), "healthChecks")) > 0)
 		return "unknown";
 	return "none";
 }
@@ -1064,68 +1609,68 @@ int
 mara_task_status(const struct mara_snap *s, const char *id, const char *task,
     struct buf *out)
 {
-	json_t *t = find_task(s, id, task), *ports, *p, *ips, *ip;
-	size_t i;
+	struct jp t = find_task(s, id, task), p, ip;
+	struct jp_iter it;
+	const char *v;
 
-	if (t == NULL)
+	if (jp_type(t) == JP_NONE)
 		return -ENOENT;
-	add_kv(out, "state", jstr(t, "state") ? jstr(t, "state") : "unknown");
-	add_kv(out, "host", jstr(t, "host") ? jstr(t, "host") : "");
+	add_kv(out, "state", (v = pstr(t, "state")) ? v : "unknown");
+	add_kv(out, "host", (v = pstr(t, "host")) ? v : "");
 	buf_addstr(out, "ports:");
-	ports = json_object_get(t, "ports");
-	json_array_foreach(ports, i, p)
-		if (json_is_integer(p))
-			buf_printf(out, " %lld", (long long)json_integer_value(p));
+	jp_iter(jp_get(t, "ports"), &it);
+	while (jp_next(&it, &p, NULL, NULL))
+		if (jp_type(p) == JP_INT)
+			buf_printf(out, " %lld", jp_int(p));
 	buf_addch(out, '\n');
-	ips = json_object_get(t, "ipAddresses");
-	if (json_is_array(ips) && json_array_size(ips) > 0) {
+	if (jp_type(jp_get(t, "ipAddresses")) == JP_ARR &&
+	    jp_count(jp_get(t, "ipAddresses")) > 0) {
 		buf_addstr(out, "ip:");
-		json_array_foreach(ips, i, ip) {
-			if (jstr(ip, "ipAddress")) {
+		jp_iter(jp_get(t, "ipAddresses"), &it);
+		while (jp_next(&it, &ip, NULL, NULL)) {
+			if ((v = pstr(ip, "ipAddress")) != NULL) {
 				buf_addch(out, ' ');
-				add_value(out, jstr(ip, "ipAddress"));
+				add_value(out, v);
 			}
 		}
 		buf_addch(out, '\n');
 	}
 	buf_printf(out, "health: %s\n", task_health(s, id, t));
-	if (jstr(t, "stagedAt"))
-		add_kv(out, "staged", jstr(t, "stagedAt"));
-	if (jstr(t, "startedAt"))
-		add_kv(out, "started", jstr(t, "startedAt"));
-	if (jstr(t, "version"))
-		add_kv(out, "version", jstr(t, "version"));
-	if (jstr(t, "slaveId"))
-		add_kv(out, "agent", jstr(t, "slaveId"));
+	if ((v = pstr(t, "stagedAt")) != NULL)
+		add_kv(out, "staged", v);
+	if ((v = pstr(t, "startedAt")) != NULL)
+		add_kv(out, "started", v);
+	if ((v = pstr(t, "version")) != NULL)
+		add_kv(out, "version", v);
+	if ((v = pstr(t, "slaveId")) != NULL)
+		add_kv(out, "agent", v);
 	return out->err;
 }
 
 const char *
 mara_task_agent(const struct mara_snap *s, const char *id, const char *task)
 {
-	json_t *t = find_task(s, id, task);
-
-	return t ? jstr(t, "slaveId") : NULL;
+	return pstr(find_task(s, id, task), "slaveId");
 }
 
 int64_t
 mara_task_mtime(const struct mara_snap *s, const char *id, const char *task)
 {
-	json_t *t = find_task(s, id, task);
+	struct jp t = find_task(s, id, task);
 	int64_t ms;
 
-	if (t == NULL)
+	if (jp_type(t) == JP_NONE)
 		return 0;
-	ms = iso8601_ms(jstr(t, "startedAt"));
-	return ms ? ms : iso8601_ms(jstr(t, "stagedAt"));
+	ms = iso8601_ms(pstr(t, "startedAt"));
+	return ms ? ms : iso8601_ms(pstr(t, "stagedAt"));
 }
 
 static int
-map_member(const char *field, json_t *v)
+map_member(const char *field, struct jp v)
 {
 	if (strcmp(field, "labels") == 0)
-		return json_is_string(v) ? MARA_M_LABEL : -ENOENT;
-	if (json_is_string(v))
+		return jp_type(v) == JP_STR ? MARA_M_LABEL : -ENOENT;
+	if (jp_type(v) == JP_STR)
 		return MARA_M_VAR;
 	return MARA_M_SECRET_VAR;	/* {"secret": "name"}: a reference */
 }
@@ -1135,14 +1680,16 @@ mara_list_map(const struct mara_snap *s, const char *id, const char *field,
     mara_list_fn fn, void *arg)
 {
 	struct mara_app *a = mara_find(s, id);
+	struct jp_iter it;
+	struct jp v;
 	const char *key;
-	json_t *map, *v;
+	size_t keylen;
 	int rc, kind;
 
 	if (a == NULL)
 		return -ENOENT;
-	map = json_object_get(a->obj, field);
-	json_object_foreach(map, key, v) {
+	jp_iter(jp_get(jpack_root(a->pk), field), &it);
+	while (jp_next(&it, &v, &key, &keylen)) {
 		kind = map_member(field, v);
 		if (kind < 0 || !name_usable(key))
 			continue;
@@ -1157,20 +1704,27 @@ mara_map_value(const struct mara_snap *s, const char *id, const char *field,
     const char *key, struct buf *out)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *v;
+	struct jp v;
+	const char *str;
+	size_t n;
+	json_t *j;
 	int kind, rc;
 
 	if (a == NULL || !name_usable(key))
 		return -ENOENT;
-	v = json_object_get(json_object_get(a->obj, field), key);
-	if (v == NULL || (kind = map_member(field, v)) < 0)
+	v = jp_get(jp_get(jpack_root(a->pk), field), key);
+	if (jp_type(v) == JP_NONE || (kind = map_member(field, v)) < 0)
 		return -ENOENT;
 	if (out == NULL)
 		return kind;
-	if (json_is_string(v))
-		rc = buf_add(out, json_string_value(v), json_string_length(v));
-	else
-		rc = json_to_buf(v, out, JSON_COMPACT);
+	if ((str = jp_str(v, &n)) != NULL) {
+		rc = buf_add(out, str, n);
+	} else {
+		if ((j = jp_decode(v, NULL)) == NULL)
+			return -ENOMEM;
+		rc = json_to_buf(j, out, JSON_COMPACT);
+		json_decref(j);
+	}
 	if (rc == 0)
 		rc = buf_addch(out, '\n');
 	return rc ? rc : kind;
@@ -1202,7 +1756,7 @@ mara_each_app(const struct mara_snap *s, int (*fn)(void *, const char *),
 	int rc;
 
 	for (i = 0; i < s->napps; i++)
-		if ((rc = fn(arg, s->apps[i].id)) != 0)
+		if ((rc = fn(arg, s->apps[i]->id)) != 0)
 			return rc;
 	return 0;
 }
@@ -1212,7 +1766,7 @@ mara_app_label(const struct mara_snap *s, const char *id, const char *key)
 {
 	struct mara_app *a = mara_find(s, id);
 
-	return a ? jstr(json_object_get(a->obj, "labels"), key) : NULL;
+	return a ? pstr(jp_get(jpack_root(a->pk), "labels"), key) : NULL;
 }
 
 int
@@ -1220,8 +1774,7 @@ mara_app_unhealthy(const struct mara_snap *s, const char *id)
 {
 	struct mara_app *a = mara_find(s, id);
 
-	return a && (jint(a->obj, "tasksUnhealthy") > 0 ||
-	    strcmp(app_state(a->obj), "waiting") == 0);
+	return a && (a->unhealthy > 0 || strcmp(app_state(a), "waiting") == 0);
 }
 
 int
@@ -1229,22 +1782,24 @@ mara_each_task_host(const struct mara_snap *s, const char *id,
     int (*fn)(void *, const char *), void *arg)
 {
 	struct mara_app *a = mara_find(s, id);
-	json_t *tasks, *t, *u;
-	const char *host;
-	size_t i, j;
+	struct jp_iter it, it2;
+	struct jp tasks, t, u;
+	const char *host, *h2;
 	int rc, seen;
 
 	if (a == NULL)
 		return -ENOENT;
-	tasks = json_object_get(a->obj, "tasks");
-	json_array_foreach(tasks, i, t) {
-		if ((host = jstr(t, "host")) == NULL || *host == '\0')
+	tasks = jp_get(jpack_root(a->pk), "tasks");
+	jp_iter(tasks, &it);
+	while (jp_next(&it, &t, NULL, NULL)) {
+		if ((host = pstr(t, "host")) == NULL || *host == '\0')
 			continue;
+		/* Said before, by an earlier task? */
 		seen = 0;
-		for (j = 0; j < i && !seen; j++) {
-			u = json_array_get(tasks, j);
-			seen = jstr(u, "host") && strcmp(jstr(u, "host"), host) == 0;
-		}
+		jp_iter(tasks, &it2);
+		while (!seen && jp_next(&it2, &u, NULL, NULL) && u.off != t.off)
+			seen = (h2 = pstr(u, "host")) != NULL &&
+			    strcmp(h2, host) == 0;
 		if (!seen && (rc = fn(arg, host)) != 0)
 			return rc;
 	}
@@ -1358,6 +1913,7 @@ marathon_status(struct marathon *m, struct buf *out)
 	struct snapcache_info ai, di;
 	struct http_stats hs;
 	struct snapref *r;
+	uint64_t n;
 	char when[32];
 
 	http_stats_get(m->http, &hs);
@@ -1392,6 +1948,12 @@ marathon_status(struct marathon *m, struct buf *out)
 		    s->ntasks, s->body_bytes, (long long)ai.age_ms,
 		    (long long)ai.last_fetch_ms, (unsigned long long)ai.gen,
 		    ai.stale ? ", stale" : "");
+		pthread_mutex_lock(&m->dirty_lock);
+		n = m->app_refreshes;
+		pthread_mutex_unlock(&m->dirty_lock);
+		buf_printf(out, "  memory: %zu bytes packed for %zu bytes of "
+		    "JSON; %llu apps re-read one by one after events\n",
+		    s->packed_bytes, s->body_bytes, (unsigned long long)n);
 		if (s->skipped)
 			buf_printf(out, "  skipped: %zu apps with unusable ids\n",
 			    s->skipped);
@@ -1423,3 +1985,4 @@ marathon_status(struct marathon *m, struct buf *out)
 	}
 	pthread_mutex_unlock(&m->ev_lock);
 }
+

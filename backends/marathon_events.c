@@ -7,9 +7,13 @@
  * "event: <type>\r\ndata: <one-line JSON>\r\n\r\n"; a bare "\r\n" heartbeat
  * comes every 10 s; there is no Last-Event-ID, so after every (re)connect
  * the whole state is re-read; slow readers are disconnected (1.8+), and
- * event order is not guaranteed.  So events are used only as "something
- * changed" signals: each one soft-invalidates the snapshots, and the refresh
- * that follows reports exactly which apps changed.
+ * event order is not guaranteed.  So events are used only as "this changed"
+ * signals, never as data: an event that names its app (a task's status, an
+ * app posted, a deployment's actions) makes the next refresh re-read just
+ * those apps (GET /v2/apps/ID each), and any other event the whole
+ * listing; the refresh then reports exactly which apps changed.  Events
+ * that change nothing shown (the stream's own, framework messages) are
+ * only counted.
  *
  * Hostile streams: a line longer than EV_LINE_MAX drops the connection
  * instead of growing a buffer without bound, and the reconnect backs off as
@@ -42,17 +46,14 @@ struct sse {
 };
 
 static void
-record_outcome(struct marathon *m, const char *type, const char *data, size_t len)
+record_outcome(struct marathon *m, const char *type, json_t *root)
 {
-	json_t *root = json_loadb(data, len, 0, NULL);
 	const char *id = json_string_value(json_object_get(root, "id"));
 	const char *reason = json_string_value(json_object_get(root, "reason"));
 	unsigned slot;
 
-	if (id == NULL) {
-		json_decref(root);
+	if (id == NULL)
 		return;
-	}
 	pthread_mutex_lock(&m->ev_lock);
 	slot = m->noutcomes++ % OUTCOMES;
 	snprintf(m->outcomes[slot].id, sizeof(m->outcomes[slot].id), "%s", id);
@@ -63,7 +64,6 @@ record_outcome(struct marathon *m, const char *type, const char *data, size_t le
 		snprintf(m->outcomes[slot].text, sizeof(m->outcomes[slot].text),
 		    "failed%s%s\n", reason ? ": " : "", reason ? reason : "");
 	pthread_mutex_unlock(&m->ev_lock);
-	json_decref(root);
 }
 
 void
@@ -83,24 +83,172 @@ marathon_dep_outcome(struct marathon *m, const char *id, struct buf *out)
 	buf_addstr(out, "finished\n");
 }
 
+/* What an event may have changed (API-NOTES 1.3, "Payloads"). */
+enum ev_scope { EV_NOTHING, EV_DEPS, EV_APPS, EV_ALL };
+
+static int
+in_list(const char *t, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(t, *list) == 0)
+			return 1;
+	return 0;
+}
+
+struct ev_ids {
+	const char	*v[MARA_DIRTY_MAX];
+	size_t		 n;
+	int		 all;		/* more than fit, or one unusable */
+	char		 group[1100];	/* a group as "GID/" */
+};
+
+static void
+ev_add(struct ev_ids *ids, json_t *v)
+{
+	const char *id = json_string_value(v);
+	size_t i;
+
+	if (id == NULL || id[0] != '/' || strlen(id) > 1024) {
+		ids->all = 1;
+		return;
+	}
+	for (i = 0; i < ids->n; i++)
+		if (strcmp(ids->v[i], id) == 0)
+			return;
+	if (ids->n == MARA_DIRTY_MAX)
+		ids->all = 1;
+	else
+		ids->v[ids->n++] = id;
+}
+
+/*
+ * A group changed (every change to an app changes its group too, and a
+ * group update may add or remove apps that no other event names): all
+ * apps under it are re-read, in one request, unless events in the same
+ * batch named the apps (fetch_apps).  The root group is "/": everything.
+ */
+static void
+ev_group(struct ev_ids *ids, json_t *v)
+{
+	const char *gid = json_string_value(v);
+	size_t n;
+
+	if (gid == NULL || gid[0] != '/' ||
+	    (n = strlen(gid)) + 2 > sizeof(ids->group)) {
+		ids->all = 1;
+		return;
+	}
+	snprintf(ids->group, sizeof(ids->group), "%s%s", gid,
+	    gid[n - 1] == '/' ? "" : "/");
+	if (ids->n == MARA_DIRTY_MAX)
+		ids->all = 1;
+	else
+		ids->v[ids->n++] = ids->group;
+}
+
+/* Every "app" of the actions of a deployment plan's steps and current step. */
+static void
+ev_plan_apps(struct ev_ids *ids, json_t *root)
+{
+	json_t *steps = json_object_get(json_object_get(root, "plan"), "steps");
+	json_t *step, *act;
+	size_t i, j;
+
+	json_array_foreach(steps, i, step)
+		json_array_foreach(json_object_get(step, "actions"), j, act)
+			if (json_object_get(act, "app"))
+				ev_add(ids, json_object_get(act, "app"));
+	json_array_foreach(json_object_get(json_object_get(root, "currentStep"),
+	    "actions"), j, act)
+		if (json_object_get(act, "app"))
+			ev_add(ids, json_object_get(act, "app"));
+}
+
+static enum ev_scope
+ev_scope(const char *t, json_t *root, struct ev_ids *ids)
+{
+	static const char *const by_app_id[] = {
+		"status_update_event", "health_status_changed_event",
+		"failed_health_check_event", "unhealthy_instance_kill_event",
+		"unhealthy_task_kill_event", "add_health_check_event",
+		"remove_health_check_event", NULL
+	};
+	static const char *const by_run_spec[] = {
+		"instance_changed_event", "instance_health_changed_event",
+		"unknown_instance_terminated_event", NULL
+	};
+	static const char *const deployment[] = {
+		"deployment_info", "deployment_step_success",
+		"deployment_step_failure", "deployment_success",
+		"deployment_failed", NULL
+	};
+	static const char *const nothing[] = {
+		"event_stream_attached", "event_stream_detached",
+		"framework_message_event", NULL
+	};
+	static const char *const pods[] = {
+		"pod_created_event", "pod_updated_event", "pod_deleted_event", NULL
+	};
+
+	if (in_list(t, nothing))
+		return EV_NOTHING;
+	if (in_list(t, pods))
+		return EV_DEPS;
+	if (!json_is_object(root))
+		return EV_ALL;
+	if (in_list(t, by_app_id))
+		ev_add(ids, json_object_get(root, "appId"));
+	else if (in_list(t, by_run_spec))
+		ev_add(ids, json_object_get(root, "runSpecId"));
+	else if (strcmp(t, "app_terminated_event") == 0)
+		ev_add(ids, json_object_get(root, "appId"));
+	else if (strcmp(t, "api_post_event") == 0)
+		ev_add(ids, json_object_get(json_object_get(root,
+		    "appDefinition"), "id"));
+	else if (in_list(t, deployment))
+		ev_plan_apps(ids, root);
+	else if (strcmp(t, "group_change_success") == 0 ||
+	    strcmp(t, "group_change_failed") == 0)
+		ev_group(ids, json_object_get(root, "groupId"));
+	else
+		return EV_ALL;	/* a new leader, the unknown */
+	if (ids->all || ids->n == 0)
+		return EV_ALL;
+	return EV_APPS;
+}
+
 static void
 dispatch(struct sse *s)
 {
 	struct marathon *m = s->m;
 	const char *t = s->type;
+	struct ev_ids ids;
+	json_t *root;
 
 	pthread_mutex_lock(&m->ev_lock);
 	m->ev_count++;
 	pthread_mutex_unlock(&m->ev_lock);
-	if (strcmp(t, "event_stream_attached") == 0 ||
-	    strcmp(t, "event_stream_detached") == 0)
-		return;
+	memset(&ids, 0, sizeof(ids));
+	root = json_loadb(buf_str(&s->data), s->data.len, 0, NULL);
 	if (strcmp(t, "deployment_success") == 0 ||
 	    strcmp(t, "deployment_failed") == 0)
-		record_outcome(m, t, buf_str(&s->data), s->data.len);
-	/* Ordering is not guaranteed and payloads vary by version: any other
-	 * event may have changed apps, tasks or deployments. */
-	marathon_changed(m);
+		record_outcome(m, t, root);
+	/* Ordering is not guaranteed and payloads vary by version: an event
+	 * says what to re-read, the refresh what is true. */
+	switch (ev_scope(t, root, &ids)) {
+	case EV_NOTHING:
+		break;
+	case EV_DEPS:
+		marathon_deps_changed(m);
+		break;
+	case EV_APPS:
+		marathon_changed(m, ids.v, ids.n);
+		break;
+	case EV_ALL:
+		marathon_changed(m, NULL, 0);
+		break;
+	}
+	json_decref(root);
 }
 
 static int
@@ -161,7 +309,7 @@ on_data(const char *p, size_t n, void *arg)
 		pthread_mutex_unlock(&s->m->ev_lock);
 		/* No replay: what happened while disconnected is unknown, the
 		 * leader may have changed too. */
-		marathon_changed(s->m);
+		marathon_resync(s->m);
 		snapcache_invalidate(s->m->info, SC_HARD);
 	}
 	while (n) {

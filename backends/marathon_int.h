@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "http.h"
+#include "jpack.h"
 #include "marathon.h"
 #include "snapcache.h"
 
@@ -19,20 +20,32 @@
  */
 #define JSON_OUT_REALS	JSON_REAL_PRECISION(15)
 
-/* One app of a snapshot.  id and obj are borrowed from the snapshot root. */
+/*
+ * One app as Marathon last reported it: immutable once built, and shared
+ * by every snapshot that holds it (refs), so a refresh that finds an app
+ * unchanged (the same reply bytes) keeps the same object, and a refresh of
+ * one app copies only the array of pointers.  The facts every listing and
+ * status file needs are read out once, when it is built.
+ */
 struct mara_app {
-	const char	*id;
-	json_t		*obj;
-	uint64_t	 hash;		/* of the app with its tasks: change detection */
+	const char	*id;		/* in pk */
+	struct jpack	*pk;		/* owned: the app object, packed */
+	uint64_t	 hash;		/* of its reply bytes: change detection */
+	size_t		 len;		/* how many bytes those were */
 	const char	*bad;		/* a field of the wrong type ("instances"), or NULL */
+	long long	 instances, running, healthy, unhealthy, staged;
+	size_t		 ntasks;
+	int		 deploying;	/* it has deployments under way */
+	int64_t		 mtime_ms;	/* its version, as a time */
+	int		 refs;		/* atomic */
 };
 
 struct mara_snap {
-	json_t		*root;		/* owned: the parsed /v2/apps reply */
-	struct mara_app	*apps;		/* sorted by id */
+	struct mara_app	**apps;		/* sorted by id; each holds a reference */
 	size_t		 napps;
 	size_t		 ntasks;
-	size_t		 body_bytes;
+	size_t		 body_bytes;	/* of the last whole /v2/apps reply */
+	size_t		 packed_bytes;	/* what its apps take here */
 	size_t		 skipped;	/* entries with unusable ids */
 	size_t		 malformed;	/* apps with a field of the wrong type */
 	const char	*malformed_id;	/* the first of them, and its field */
@@ -46,6 +59,7 @@ struct mara_deps {
 	struct snapref	*ref;
 };
 
+#define MARA_DIRTY_MAX	64	/* apps re-read one by one, at most */
 #define OUTCOMES	64	/* finished deployments remembered */
 #define FORCE_SLOTS	32	/* requests refused with 409, for "force" */
 
@@ -65,6 +79,17 @@ struct marathon {
 	struct snapcache *info;		/* json_t *: GET /v2/info */
 	mara_change_fn	 change_fn;
 	void		*change_arg;
+
+	/* Apps the cluster or a write changed since the last refresh: the
+	 * next refresh asks for just these (GET /v2/apps/ID) when there are
+	 * at most MARA_DIRTY_MAX, the whole listing otherwise. */
+	pthread_mutex_t	 dirty_lock;
+	char		*dirty[MARA_DIRTY_MAX];		/* guarded by dirty_lock */
+	size_t		 ndirty;		/* guarded by dirty_lock */
+	int		 dirty_all;		/* guarded by dirty_lock */
+	uint64_t	 app_refreshes;		/* guarded by dirty_lock */
+	int64_t		 last_full_ms;		/* guarded by dirty_lock: when
+						   the last whole listing began */
 
 	/* Event stream (marathon_events.c). */
 	pthread_t	 ev_thread;
@@ -91,16 +116,25 @@ struct marathon {
 };
 
 /* marathon.c */
-/* After a change was sent: the app tree is re-read now, and readers wait
- * for it; the deployment list when next read. */
-void	 marathon_wrote(struct marathon *m);
-/* The cluster reported a change (an event). */
-void	 marathon_changed(struct marathon *m);
+/* After a change was sent to app id (NULL: to something else): that app
+ * is re-read now, and readers wait for it; the deployment list when next
+ * read. */
+void	 marathon_wrote(struct marathon *m, const char *id);
+/* The cluster reported a change (an event) to the apps ids (n of them),
+ * or to anything (ids NULL): a refresh soon, of just those apps when it
+ * can. */
+void	 marathon_changed(struct marathon *m, const char *const *ids, size_t n);
+/* Only the deployment list may have changed. */
+void	 marathon_deps_changed(struct marathon *m);
+/* The event stream (re)connected: events may have been missed. */
+void	 marathon_resync(struct marathon *m);
 /* GET path; 0 only for a 200, else -errno with words in msg. */
 int	 mara_get(struct marathon *m, const char *path, int64_t deadline,
 	    struct http_resp *rs, struct buf *msg);
 struct mara_app *mara_find(const struct mara_snap *s, const char *id);
 json_t	*mara_definition(json_t *app);	/* new ref: app without runtime fields */
+/* The app's definition (without runtime fields) as a new jansson value. */
+json_t	*mara_app_definition(const struct mara_app *a);
 int	 json_to_buf(json_t *j, struct buf *out, size_t flags);
 int	 mara_path(struct buf *out, const char *prefix, const char *id,
 	    const char *suffix);

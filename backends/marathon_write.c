@@ -194,7 +194,7 @@ send_change(struct marathon *m, const char *method, const char *path,
 			buf_printf(w->msg, "%s %s: Marathon unreachable, nothing "
 			    "was applied", method, full.data);
 		/* Whatever happened, the next read must ask again. */
-		marathon_wrote(m);
+		marathon_wrote(m, app_id);
 		goto out;
 	}
 	if (w->audit)
@@ -207,7 +207,7 @@ send_change(struct marathon *m, const char *method, const char *path,
 		    ", deployment " : "", rs.deployment_id);
 		if (app_id)
 			refused_drop(m, app_id);
-		marathon_wrote(m);
+		marathon_wrote(m, app_id);
 		rc = 0;
 		goto out;
 	}
@@ -268,24 +268,29 @@ out:
 	return rc;
 }
 
-/* Current app object (borrowed from *snap, which the caller puts). */
+/* The current definition of app id (a new reference, without runtime
+ * fields). */
 static int
 current_app(struct marathon *m, const char *id, struct mara_write *w,
-    struct mara_snap **snap, json_t **app)
+    json_t **app)
 {
+	struct mara_snap *snap;
 	struct mara_app *a;
 	int rc;
 
-	rc = marathon_apps(m, 1, w->deadline, snap, w->msg);
+	*app = NULL;
+	rc = marathon_apps(m, 1, w->deadline, &snap, w->msg);
 	if (rc != 0)
 		return rc;
-	if ((a = mara_find(*snap, id)) == NULL) {
+	if ((a = mara_find(snap, id)) == NULL) {
 		buf_reset(w->msg);
 		buf_printf(w->msg, "app %s does not exist (any more)", id);
-		return -ENOENT;
+		rc = -ENOENT;
+	} else if ((*app = mara_app_definition(a)) == NULL) {
+		rc = -ENOMEM;
 	}
-	*app = a->obj;
-	return 0;
+	marathon_apps_put(m, snap);
+	return rc;
 }
 
 int
@@ -367,15 +372,14 @@ int
 marathon_set_map(struct marathon *m, const char *id, const char *field,
     const char *key, const char *text, size_t len, struct mara_write *w)
 {
-	struct mara_snap *snap = NULL;
-	json_t *val, *app, *map = NULL, *old;
+	json_t *val, *app = NULL, *map = NULL, *old;
 	int rc;
 
 	if ((rc = marathon_check_key(field, key, w->msg)) != 0)
 		return rc;
 	if ((val = value_string(text, len, field, key, w->msg)) == NULL)
 		return -EINVAL;
-	if ((rc = current_app(m, id, w, &snap, &app)) != 0)
+	if ((rc = current_app(m, id, w, &app)) != 0)
 		goto out;
 	old = json_object_get(json_object_get(app, field), key);
 	if (old && !json_is_string(old)) {
@@ -398,7 +402,7 @@ marathon_set_map(struct marathon *m, const char *id, const char *field,
 out:
 	json_decref(map);
 	json_decref(val);
-	marathon_apps_put(m, snap);
+	json_decref(app);
 	return rc;
 }
 
@@ -406,11 +410,10 @@ int
 marathon_unset_map(struct marathon *m, const char *id, const char *field,
     const char *key, struct mara_write *w)
 {
-	struct mara_snap *snap = NULL;
-	json_t *app, *map = NULL, *old;
+	json_t *app = NULL, *map = NULL, *old;
 	int rc;
 
-	if ((rc = current_app(m, id, w, &snap, &app)) != 0)
+	if ((rc = current_app(m, id, w, &app)) != 0)
 		goto out;
 	old = json_object_get(app, field);
 	if (json_object_get(old, key) == NULL) {
@@ -424,7 +427,7 @@ marathon_unset_map(struct marathon *m, const char *id, const char *field,
 	rc = put_map(m, id, field, map, w);
 out:
 	json_decref(map);
-	marathon_apps_put(m, snap);
+	json_decref(app);
 	return rc;
 }
 
@@ -445,9 +448,8 @@ int
 marathon_apply_app(struct marathon *m, const char *id, const char *text,
     size_t len, int create, struct mara_write *w)
 {
-	struct mara_snap *snap = NULL;
 	struct buf given = BUF_INIT(8192), path = BUF_INIT(8192);
-	json_t *doc = NULL, *app, *cur = NULL, *v, *def;
+	json_t *doc = NULL, *cur = NULL, *v, *def;
 	json_error_t jerr;
 	const char *p;
 	int rc;
@@ -504,9 +506,9 @@ marathon_apply_app(struct marathon *m, const char *id, const char *text,
 		rc = send_json(m, "POST", "/v2/apps", doc, id, 1, w);
 		goto out;
 	}
-	if ((rc = current_app(m, id, w, &snap, &app)) != 0)
+	if ((rc = current_app(m, id, w, &cur)) != 0)
 		goto out;
-	if ((cur = mara_definition(app)) != NULL && json_equal(cur, doc)) {
+	if (json_equal(cur, doc)) {
 		buf_reset(w->msg);
 		buf_addstr(w->msg, "app.json: unchanged, nothing was sent");
 		if (w->audit)
@@ -521,7 +523,6 @@ marathon_apply_app(struct marathon *m, const char *id, const char *text,
 out:
 	json_decref(cur);
 	json_decref(doc);
-	marathon_apps_put(m, snap);
 	buf_free(&given);
 	buf_free(&path);
 	return rc;

@@ -1,0 +1,97 @@
+#!/bin/bash
+# t1520: what freshness costs Marathon.  A listing of any size costs one
+# GET /v2/apps per refresh, never one request per app or group; reading
+# every file of the tree costs nothing more; a change pushed by the event
+# stream, or made through the mount, re-reads only the app it names
+# (GET /v2/apps/ID), never the whole listing; and the snapshot is kept
+# packed, smaller than the JSON it came from.  The mount runs with
+# every TTL at 60 s, so only the events can explain what is seen.
+. "$(dirname "$0")/lib.sh"
+
+start_cluster --synthetic-apps 250 --synthetic-tasks 2
+mount_archonfs --marathon "$ARCHONFS_MARATHON" \
+	-o ttl=60,entry_timeout=60,attr_timeout=60 || exit 1
+
+A=$MNT/apps/synth
+
+# gets: the GETs of Marathon's apps since emu_reset, one per line
+gets() {
+	emu /_emu/requests | jq -r '.[] | select(.method == "GET" and
+	    (.path | startswith("/v2/apps"))) | .path'
+}
+# api_scale ID N: scale through Marathon's API, as another client would
+api_scale() {
+	emu "/v2/apps$1" -X PUT -H 'Content-Type: application/json' \
+		-d "{\"instances\":$2}" | jq -e .deploymentId >/dev/null
+}
+reads() { test "$(cat "$1")" = "$2"; }
+
+test_expect_success 'after a refresh, ls of every group and app costs one GET /v2/apps' '
+	ls $A >/dev/null &&
+	wait_for 10 no_deployments && sleep 0.5 &&
+	emu_reset &&
+	echo x >$MNT/.archonfs/refresh &&
+	ls $A $A/g00 $A/g01 $A/g02 >/dev/null &&
+	ls $A/g01/app0100 $A/g02/app0249/tasks >/dev/null &&
+	gets >$TRASH/gets &&
+	echo "# $(wc -l <$TRASH/gets) GETs: $(paste -sd, $TRASH/gets)" &&
+	test "$(wc -l <$TRASH/gets)" = 1 &&
+	grep -qx "/v2/apps" $TRASH/gets
+'
+
+test_expect_success 'reading every status, instances and app.json of 250 apps and their tasks costs no request' '
+	emu_reset &&
+	cat $A/*/*/status $A/*/*/instances $A/*/*/app.json >/dev/null &&
+	cat $A/g00/*/tasks/*/status $A/g00/*/tasks/*/task.json >/dev/null &&
+	ls -l $A/g01/*/env $A/g01/*/labels >/dev/null &&
+	test "$(gets | wc -l)" = 0
+'
+
+test_expect_success 'a scale through the API re-reads that app alone, and shows within 5 s' '
+	emu_reset &&
+	api_scale /synth/g01/app0123 4 &&
+	wait_for 5 reads $A/g01/app0123/instances 4 &&
+	wait_for 10 no_deployments && sleep 0.5 &&
+	gets >$TRASH/gets &&
+	echo "# $(paste -sd, $TRASH/gets)" &&
+	grep -qx "/v2/apps/synth/g01/app0123" $TRASH/gets &&
+	! grep -v -e "^/v2/apps/synth/g01/app0123\$" -e "^/v2/apps/synth/g01/\*\$" $TRASH/gets
+'
+
+test_expect_success 'echo N > instances reads back that app alone, not the listing' '
+	emu_reset &&
+	echo 3 >$A/g02/app0200/instances &&
+	reads $A/g02/app0200/instances 3 &&
+	test "$(emu_app /synth/g02/app0200 | jq .instances)" = 3 &&
+	wait_for 10 no_deployments && sleep 0.5 &&
+	gets >$TRASH/gets &&
+	echo "# $(paste -sd, $TRASH/gets)" &&
+	grep -qx "/v2/apps/synth/g02/app0200" $TRASH/gets &&
+	! grep -qx "/v2/apps" $TRASH/gets
+'
+
+test_expect_success 'an app created through the API shows in its group, an app deleted leaves it, neither re-reads the listing' '
+	emu_reset &&
+	emu /v2/apps -X POST -H "Content-Type: application/json" \
+		-d "{\"id\": \"/synth/g00/new\", \"cmd\": \"sleep 1000\", \"instances\": 1}" |
+		jq -e .id >/dev/null &&
+	wait_for 5 test -d $A/g00/new &&
+	emu /v2/apps/synth/g00/app0007 -X DELETE | jq -e .deploymentId >/dev/null &&
+	wait_for 5 test ! -e $A/g00/app0007 &&
+	! ls $A/g00 | grep -qx app0007 &&
+	ls $A/g00 | grep -qx new &&
+	wait_for 10 no_deployments && sleep 0.5 &&
+	gets >$TRASH/gets &&
+	echo "# $(paste -sd, $TRASH/gets)" &&
+	! grep -qx "/v2/apps" $TRASH/gets
+'
+
+test_expect_success 'the snapshot is kept packed: smaller than the JSON Marathon sent' '
+	line=$(grep "^  memory:" $MNT/.archonfs/status) &&
+	echo "#$line" &&
+	packed=$(echo "$line" | sed "s/.*memory: \([0-9]*\) bytes packed for \([0-9]*\).*/\1/") &&
+	json=$(echo "$line" | sed "s/.*memory: \([0-9]*\) bytes packed for \([0-9]*\).*/\2/") &&
+	test "$json" -gt 100000 && test "$packed" -lt "$json"
+'
+
+test_done
