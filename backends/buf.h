@@ -52,6 +52,8 @@ int64_t	 wall_ms(void);
 /* 64-bit FNV-1a, incremental: start with FNV_INIT. */
 #define FNV_INIT	0xcbf29ce484222325ULL
 uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+/* A faster 64-bit hash of a whole buffer (not incremental). */
+uint64_t hash64(const void *p, size_t n);
 
 /* Strip one trailing "\n" (or "\r\n") and surrounding blanks in place. */
 size_t	 trim_value(const char *p, size_t n, const char **start);

@@ -109,7 +109,7 @@ dict_init(void)
 
 	for (i = 0; i < NDICT; i++) {
 		dict_len[i] = (uint16_t)strlen(dict[i]);
-		h = (size_t)fnv1a(FNV_INIT, dict[i], dict_len[i]) & (DICT_SLOTS - 1);
+		h = (size_t)hash64(dict[i], dict_len[i]) & (DICT_SLOTS - 1);
 		while (dict_slot[h])
 			h = (h + 1) & (DICT_SLOTS - 1);
 		/* A word listed twice keeps its first index. */
@@ -249,7 +249,7 @@ get_varint(const unsigned char **pp)
 static uint64_t
 string_ref(struct enc *e, const char *s, size_t n)
 {
-	uint64_t hash = fnv1a(FNV_INIT, s, n);
+	uint64_t hash = hash64(s, n);
 	const unsigned char *q;
 	size_t h, slen;
 	uint32_t off;
@@ -871,7 +871,8 @@ out:
 static size_t
 delimit(const char *text, size_t len, size_t pos)
 {
-	size_t depth = 0, i = pos;
+	size_t depth = 0, i = pos, j;
+	const char *q;
 	char c;
 
 	if (i >= len)
@@ -886,11 +887,18 @@ delimit(const char *text, size_t len, size_t pos)
 	for (; i < len; i++) {
 		c = text[i];
 		if (c == '"') {
-			for (i++; i < len && text[i] != '"'; i++)
-				if (text[i] == '\\')
-					i++;
-			if (i >= len)
-				return 0;
+			/* To the next quote not escaped: an even run of
+			 * backslashes before it escapes only themselves. */
+			for (;;) {
+				q = memchr(text + i + 1, '"', len - i - 1);
+				if (q == NULL)
+					return 0;
+				i = (size_t)(q - text);
+				for (j = i; j > pos && text[j - 1] == '\\'; j--)
+					;
+				if ((i - j) % 2 == 0)
+					break;
+			}
 			if (depth == 0)
 				return i + 1;
 		} else if (c == '{' || c == '[') {

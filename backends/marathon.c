@@ -447,7 +447,7 @@ static int
 build_app(void *arg, const char *key, const char *text, size_t len)
 {
 	struct build *b = arg;
-	uint64_t hash = fnv1a(FNV_INIT, text, len);
+	uint64_t hash = hash64(text, len);
 	struct mara_app *a;
 	int rc;
 
@@ -578,7 +578,7 @@ one_member(void *arg, const char *key, const char *text, size_t len)
 
 	if (strcmp(key, "app") != 0 || o->seen++)
 		return 0;
-	rc = app_build(text, len, fnv1a(FNV_INIT, text, len), &o->a, o->err,
+	rc = app_build(text, len, hash64(text, len), &o->a, o->err,
 	    sizeof(o->err));
 	if (rc == 1)
 		o->skipped = 1;
@@ -650,7 +650,7 @@ many_app(void *arg, const char *key, const char *text, size_t len)
 	int rc;
 
 	(void)key;
-	rc = app_build(text, len, fnv1a(FNV_INIT, text, len), &a, g->err,
+	rc = app_build(text, len, hash64(text, len), &a, g->err,
 	    sizeof(g->err));
 	if (rc != 0)
 		return rc < 0 ? rc : 0;

@@ -274,6 +274,11 @@ test_each(void)
 	    "... delimiting values with brackets and quotes inside strings, "
 	    "keys unescaped");
 	memset(&s, 0, sizeof(s));
+	CHECK(jpack_each("[\"a\\\\\", \"\\\\\\\"]\"]", 16, 0, each, &s, err,
+	    sizeof(err)) == 0, "jpack_each walks an array");
+	CHECK_STR(s.text, "=\"a\\\\\" =\"\\\\\\\"]\"",
+	    "... a string ending in an escaped backslash ends at its quote");
+	memset(&s, 0, sizeof(s));
 	CHECK(jpack_each("[]", 2, 0, each, &s, err, sizeof(err)) == 0 && s.n == 0,
 	    "an empty array has no elements");
 	CHECK(jpack_each("[1] x", 5, 0, each, &s, err, sizeof(err)) == -EINVAL,
