@@ -54,6 +54,9 @@ int64_t	 wall_ms(void);
 uint64_t fnv1a(uint64_t h, const void *p, size_t n);
 /* A faster 64-bit hash of a whole buffer (not incremental). */
 uint64_t hash64(const void *p, size_t n);
+/* Length of the valid UTF-8 sequence of 2 to 4 bytes at p (n bytes there),
+ * or 0 when p does not start one (an ASCII byte included). */
+size_t	 utf8_seq(const unsigned char *p, size_t n);
 
 /* Strip one trailing "\n" (or "\r\n") and surrounding blanks in place. */
 size_t	 trim_value(const char *p, size_t n, const char **start);

@@ -401,42 +401,6 @@ ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Length of the UTF-8 sequence at p (n bytes available), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] < 0xc2)
-		return 0;
-	if (p[0] < 0xe0) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] < 0xf0) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] < 0xf5) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static int
 hex4(struct parser *ps, uint32_t *out)
 {

@@ -563,6 +563,27 @@ marathon_snap_free(struct mara_snap *s)
 
 /* ---- refreshing one app ---------------------------------------------------- */
 
+/* What a single app's view always embeds anyway (API-NOTES 1.3). */
+#define APP_EMBED	"embed=app.tasks&embed=app.counts" \
+	"&embed=app.deployments&embed=app.lastTaskFailure"
+
+/*
+ * GET /v2/apps/ID followed by what: 0 with the reply in rs (path says
+ * what was asked), 1 when Marathon says it does not exist (404), -errno
+ * otherwise.
+ */
+static int
+get_under(struct marathon *m, const char *id, const char *what,
+    int64_t deadline, struct buf *path, struct http_resp *rs, struct buf *msg)
+{
+	int rc;
+
+	if ((rc = mara_path(path, "/v2/apps", id, what)) != 0)
+		return rc;
+	rc = mara_get(m, path->data, deadline, rs, msg);
+	return rc == -ENOENT && rs->status == 404 ? 1 : rc;
+}
+
 struct one {
 	struct mara_app	*a;
 	int		 seen;
@@ -602,17 +623,12 @@ fetch_one(struct marathon *m, const char *id, int64_t deadline,
 	*out = NULL;
 	memset(&o, 0, sizeof(o));
 	http_resp_init(&rs);
-	if ((rc = mara_path(&path, "/v2/apps", id, "?embed=app.tasks"
-	    "&embed=app.counts&embed=app.deployments"
-	    "&embed=app.lastTaskFailure")) != 0)
-		goto out;
-	rc = mara_get(m, path.data, deadline, &rs, msg);
-	if (rc == -ENOENT && rs.status == 404) {
-		rc = 0;		/* gone */
+	if ((rc = get_under(m, id, "?" APP_EMBED, deadline, &path, &rs,
+	    msg)) != 0) {
+		if (rc == 1)
+			rc = 0;		/* gone */
 		goto out;
 	}
-	if (rc != 0)
-		goto out;
 	rc = jpack_each(buf_str(&rs.body), rs.body.len, 1, one_member, &o,
 	    o.err, sizeof(o.err));
 	if (rc == 0 && (o.a == NULL || strcmp(o.a->id, id) != 0) &&
@@ -688,17 +704,12 @@ fetch_group(struct marathon *m, const char *gid, int64_t deadline,
 	g.s = s;
 	g.alloc = alloc;
 	http_resp_init(&rs);
-	if ((rc = mara_path(&path, "/v2/apps", gid, "/*?embed=app.tasks"
-	    "&embed=app.counts&embed=app.deployments"
-	    "&embed=app.lastTaskFailure")) != 0)
-		goto out;
-	rc = mara_get(m, path.data, deadline, &rs, msg);
-	if (rc == -ENOENT && rs.status == 404) {
-		rc = 0;		/* gone, with everything in it */
+	if ((rc = get_under(m, gid, "/*?" APP_EMBED, deadline, &path, &rs,
+	    msg)) != 0) {
+		if (rc == 1)
+			rc = 0;		/* gone, with everything in it */
 		goto out;
 	}
-	if (rc != 0)
-		goto out;
 	rc = jpack_each(buf_str(&rs.body), rs.body.len, 1, many_member, &g,
 	    g.err, sizeof(g.err));
 	if (rc == 0 && !g.seen) {

@@ -171,7 +171,7 @@ ev_scope(const char *t, json_t *root, struct ev_ids *ids)
 		"status_update_event", "health_status_changed_event",
 		"failed_health_check_event", "unhealthy_instance_kill_event",
 		"unhealthy_task_kill_event", "add_health_check_event",
-		"remove_health_check_event", NULL
+		"remove_health_check_event", "app_terminated_event", NULL
 	};
 	static const char *const by_run_spec[] = {
 		"instance_changed_event", "instance_health_changed_event",
@@ -200,8 +200,6 @@ ev_scope(const char *t, json_t *root, struct ev_ids *ids)
 		ev_add(ids, json_object_get(root, "appId"));
 	else if (in_list(t, by_run_spec))
 		ev_add(ids, json_object_get(root, "runSpecId"));
-	else if (strcmp(t, "app_terminated_event") == 0)
-		ev_add(ids, json_object_get(root, "appId"));
 	else if (strcmp(t, "api_post_event") == 0)
 		ev_add(ids, json_object_get(json_object_get(root,
 		    "appDefinition"), "id"));
