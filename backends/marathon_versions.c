@@ -5,7 +5,8 @@
  * the timestamps and GET /v2/apps/{id}/versions/{ts} returns one bare App
  * (API-NOTES 1.3).  So the version list of an app is fetched when its
  * versions/ directory is read, cached for the TTL and dropped when the app
- * changes; each version document is immutable and kept in a byte-capped LRU.
+ * changes (in an LRU of 4 MiB: 10,000 apps listed do not stay forever);
+ * each version document is immutable and kept in a 16 MiB LRU.
  * Documents are rendered like app.json (runtime fields removed) so that
  * `diff versions/X.json app.json` shows only real differences and `cp`
  * onto app.json re-applies that definition.
@@ -14,60 +15,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
 #include "marathon_int.h"
 
 #define VDOC_BYTES_MAX	(16u << 20)
+#define VLIST_BYTES_MAX	(4u << 20)
 
 struct vlist {
-	char		*id;
 	char		**ts;
 	size_t		 n;
 	int64_t		 fetched_ms;
-	struct vlist	*next;
 };
 
-struct vdoc {
-	char		*key;		/* "<id>@<ts>" */
-	struct buf	 text;
-	struct vdoc	*next;		/* most recently used first */
-};
-
+/* Both guarded by m->lock; keyed by app id and by "<id>@<ts>". */
 struct vcache {
-	struct vlist	*lists;
-	struct vdoc	*docs;
-	size_t		 doc_bytes;
+	struct lru	*lists;		/* struct vlist * */
+	struct lru	*docs;		/* struct buf *, rendered like app.json */
 };
 
 static void
-vlist_free(struct vlist *l)
+vlist_free(void *p)
 {
+	struct vlist *l = p;
 	size_t i;
 
+	if (l == NULL)
+		return;
 	for (i = 0; i < l->n; i++)
 		free(l->ts[i]);
 	free(l->ts);
-	free(l->id);
 	free(l);
+}
+
+static void
+vdoc_free(void *p)
+{
+	buf_free(p);
+	free(p);
 }
 
 void
 marathon_versions_free(struct marathon *m)
 {
-	struct vlist *l, *ln;
-	struct vdoc *d, *dn;
-
 	if (m->versions == NULL)
 		return;
-	for (l = m->versions->lists; l; l = ln) {
-		ln = l->next;
-		vlist_free(l);
-	}
-	for (d = m->versions->docs; d; d = dn) {
-		dn = d->next;
-		buf_free(&d->text);
-		free(d->key);
-		free(d);
-	}
+	lru_free(m->versions->lists);
+	lru_free(m->versions->docs);
 	free(m->versions);
 	m->versions = NULL;
 }
@@ -76,27 +69,30 @@ marathon_versions_free(struct marathon *m)
 void
 marathon_versions_forget(struct marathon *m, const char *id)
 {
-	struct vlist **lp, *l;
-
 	pthread_mutex_lock(&m->lock);
-	if (m->versions) {
-		for (lp = &m->versions->lists; (l = *lp) != NULL; lp = &l->next) {
-			if (strcmp(l->id, id) == 0) {
-				*lp = l->next;
-				vlist_free(l);
-				break;
-			}
-		}
-	}
+	if (m->versions)
+		lru_del(m->versions->lists, id);
 	pthread_mutex_unlock(&m->lock);
 }
 
 static struct vcache *
 vc(struct marathon *m)
 {
-	if (m->versions == NULL)
-		m->versions = calloc(1, sizeof(*m->versions));
-	return m->versions;
+	struct vcache *c;
+
+	if (m->versions)
+		return m->versions;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->lists = lru_new(VLIST_BYTES_MAX, 0, vlist_free);
+	c->docs = lru_new(VDOC_BYTES_MAX, 0, vdoc_free);
+	if (c->lists == NULL || c->docs == NULL) {
+		lru_free(c->lists);
+		lru_free(c->docs);
+		free(c);
+		return NULL;
+	}
+	return m->versions = c;
 }
 
 /* Emit the cached list; returns 1 if there was a fresh one. */
@@ -111,19 +107,13 @@ emit_cached(struct marathon *m, const char *id, mara_list_fn fn, void *arg,
 	int found = 0;
 
 	pthread_mutex_lock(&m->lock);
-	if ((c = vc(m)) != NULL) {
-		for (l = c->lists; l; l = l->next) {
-			if (strcmp(l->id, id) != 0)
-				continue;
-			if (now_ms() - l->fetched_ms >= m->opts.ttl_ms)
-				break;
-			found = 1;
-			*rc = 0;
-			for (i = 0; i < l->n && *rc == 0; i++) {
-				snprintf(name, sizeof(name), "%s.json", l->ts[i]);
-				*rc = fn(arg, name, MARA_M_VERSION);
-			}
-			break;
+	if ((c = vc(m)) != NULL && (l = lru_get(c->lists, id)) != NULL &&
+	    now_ms() - l->fetched_ms < m->opts.ttl_ms) {
+		found = 1;
+		*rc = 0;
+		for (i = 0; i < l->n && *rc == 0; i++) {
+			snprintf(name, sizeof(name), "%s.json", l->ts[i]);
+			*rc = fn(arg, name, MARA_M_VERSION);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -173,7 +163,7 @@ marathon_list_versions(struct marathon *m, const char *id, int may_block,
 	struct buf path = BUF_INIT(8192);
 	struct vlist *l = NULL;
 	json_t *root = NULL, *arr, *v;
-	size_t i;
+	size_t i, bytes;
 	int rc;
 
 	if (emit_cached(m, id, fn, arg, &rc))
@@ -191,24 +181,26 @@ marathon_list_versions(struct marathon *m, const char *id, int may_block,
 		goto out;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->ts = calloc(json_array_size(arr) + 1, sizeof(char *))) == NULL ||
-	    (l->id = strdup(id)) == NULL) {
+	    (l->ts = calloc(json_array_size(arr) + 1, sizeof(char *))) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && ts_usable(json_string_value(v)))
-			l->ts[l->n++] = strdup(json_string_value(v));
+	bytes = sizeof(*l) + strlen(id);
+	json_array_foreach(arr, i, v) {
+		if (json_is_string(v) && ts_usable(json_string_value(v)) &&
+		    (l->ts[l->n] = strdup(json_string_value(v))) != NULL)
+			bytes += strlen(l->ts[l->n++]) + sizeof(char *);
+	}
 	l->fetched_ms = now_ms();
-	marathon_versions_forget(m, id);
 	pthread_mutex_lock(&m->lock);
 	if (vc(m)) {
-		l->next = m->versions->lists;
-		m->versions->lists = l;
-		l = NULL;
+		rc = lru_put(m->versions->lists, id, l, bytes);
+		l = NULL;	/* the cache's, or freed by it */
+	} else {
+		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (!emit_cached(m, id, fn, arg, &rc))
+	if (rc == 0 && !emit_cached(m, id, fn, arg, &rc))
 		rc = -EIO;
 out:
 	if (l)
@@ -221,22 +213,13 @@ out:
 static int
 doc_cached(struct marathon *m, const char *key, struct buf *out)
 {
-	struct vdoc **dp, *d;
+	struct buf *d;
 	int found = 0;
 
 	pthread_mutex_lock(&m->lock);
-	if (vc(m)) {
-		for (dp = &m->versions->docs; (d = *dp) != NULL; dp = &d->next) {
-			if (strcmp(d->key, key) == 0) {
-				/* Move to the front: most recently used. */
-				*dp = d->next;
-				d->next = m->versions->docs;
-				m->versions->docs = d;
-				buf_add(out, d->text.data, d->text.len);
-				found = 1;
-				break;
-			}
-		}
+	if (vc(m) && (d = lru_get(m->versions->docs, key)) != NULL) {
+		buf_add(out, d->data, d->len);
+		found = 1;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return found;
@@ -245,34 +228,20 @@ doc_cached(struct marathon *m, const char *key, struct buf *out)
 static void
 doc_store(struct marathon *m, const char *key, const struct buf *text)
 {
-	struct vdoc *d, **dp;
+	struct buf *d;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return;
-	d->key = strdup(key);
-	buf_init(&d->text, VDOC_BYTES_MAX);
-	buf_add(&d->text, text->data, text->len);
-	pthread_mutex_lock(&m->lock);
-	if (vc(m) == NULL || d->key == NULL) {
-		pthread_mutex_unlock(&m->lock);
-		buf_free(&d->text);
-		free(d->key);
-		free(d);
+	buf_init(d, VDOC_BYTES_MAX);
+	if (buf_add(d, text->data, text->len) != 0) {
+		vdoc_free(d);
 		return;
 	}
-	d->next = m->versions->docs;
-	m->versions->docs = d;
-	m->versions->doc_bytes += text->len;
-	/* Evict from the tail until under the cap (keep the newest). */
-	while (m->versions->doc_bytes > VDOC_BYTES_MAX && m->versions->docs->next) {
-		for (dp = &m->versions->docs; (*dp)->next; dp = &(*dp)->next)
-			;
-		m->versions->doc_bytes -= (*dp)->text.len;
-		buf_free(&(*dp)->text);
-		free((*dp)->key);
-		free(*dp);
-		*dp = NULL;
-	}
+	pthread_mutex_lock(&m->lock);
+	if (vc(m))
+		lru_put(m->versions->docs, key, d, text->len);
+	else
+		vdoc_free(d);
 	pthread_mutex_unlock(&m->lock);
 }
 
