@@ -536,6 +536,8 @@ struct follow {
 	size_t		 n, alloc;
 	int		 started;
 	int64_t		 last_ms;
+	uint64_t	 size;		/* merged so far, at the last stat */
+	int64_t		 grew_wall_ms;	/* when that changed: its mtime */
 };
 
 struct tasklist {
@@ -739,14 +741,21 @@ merged_size(struct nctx *c, void *state, off_t *size)
 	int rc;
 
 	/* fstat comes without a file handle: find the open one, if any.
-	 * When nothing has it open, nothing is merged: size 0. */
+	 * When nothing has it open, nothing is merged: size 0, unchanged
+	 * since the mount (a stat that said "now" would never be cached). */
 	if (f == NULL && (f = follow_get(c, 0)) == NULL) {
 		*size = 0;
+		c->mtime_ms = FS->start_wall_ms;
 		return 0;
 	}
 	pthread_mutex_lock(&f->lock);
 	rc = update(c, f);
 	*size = (off_t)logmerge_size(f->lm);
+	if (f->grew_wall_ms == 0 || f->size != (uint64_t)*size) {
+		f->size = (uint64_t)*size;
+		f->grew_wall_ms = wall_ms();
+	}
+	c->mtime_ms = f->grew_wall_ms;
 	pthread_mutex_unlock(&f->lock);
 	if (f != state)
 		follow_put(f);
