@@ -10,6 +10,15 @@
  * task is not in it.  Files are read through the agent's /files/read by
  * offset and length, never whole, looping over its 64 KiB cap.
  *
+ * An agent of Mesos 1.5 or later (its version in the master's agent list)
+ * also serves each executor's sandbox under a virtual path,
+ * /frameworks/FW/executors/EXECUTOR/runs/latest, and a Marathon app task
+ * is its own executor: such a task's sandbox is that path, found without
+ * reading the agent's state at all.  If the agent answers 404 there (a
+ * custom executor names its executor otherwise) the state's index gives
+ * the real directory; when that works where the virtual path did not, the
+ * agent is asked by its index from then on.
+ *
  * Directories are listed through /files/browse, and each listing is kept
  * for the TTL (mesos_list): one listing of a sandbox answers its listing,
  * the lookup of each name in it and each file's size and mtime
@@ -44,6 +53,12 @@ struct mesos_sandbox {
 	char		 agent_id[128];
 	char		 agent_url[256];	/* http://IP:PORT */
 	char		 dir[2048];		/* the executor directory, absolute */
+	/* dir is the agent's virtual path of the executor whose id is the
+	 * task id; when the agent does not know it, the files calls find the
+	 * real directory from these and go on with it. */
+	int		 virt;
+	char		 framework_id[128];
+	char		 task_id[256];
 };
 
 struct mesos_entry {
@@ -78,8 +93,9 @@ void	 mesos_free(struct mesos *m);
 void	 mesos_set_master(struct mesos *m, const char *url);
 int	 mesos_has_master(struct mesos *m);
 
-/* Resolve a task's sandbox; cached.  -E_WOULDBLOCK when !may_block and a
- * request is needed; -ENOENT when no agent knows the task. */
+/* Resolve a task's sandbox, from what is kept.  -E_WOULDBLOCK when
+ * !may_block and a request is needed; -ENOENT when no agent knows the
+ * task. */
 int	 mesos_sandbox(struct mesos *m, const char *framework_id,
 	    const char *agent_id, const char *task_id, int may_block,
 	    int64_t deadline, struct mesos_sandbox *out, struct buf *msg);

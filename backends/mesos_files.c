@@ -63,7 +63,7 @@ count(struct mesos *m, int failed, const struct buf *msg)
 
 /* One /files/read; *n bytes into out. */
 static int
-read_once(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+read_at(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
     int64_t off, size_t len, char *out, size_t *n, int64_t *roff,
     int64_t deadline, const volatile int *cancel, struct buf *msg)
 {
@@ -116,6 +116,59 @@ out:
 	count(m, rc != 0, msg);
 	http_resp_free(&rs);
 	buf_free(&q);
+	return rc;
+}
+
+/*
+ * A virtual sandbox (mesos.h) the agent is known not to serve: its real
+ * directory, from the agent's index, in *real.  Returns sb, real, or NULL
+ * with *rc set.
+ */
+static const struct mesos_sandbox *
+usable(struct mesos *m, const struct mesos_sandbox *sb, int64_t deadline,
+    struct mesos_sandbox *real, int *rc, struct buf *msg)
+{
+	*rc = 0;
+	if (!sb->virt || mesos_virtual_ok(m, sb))
+		return sb;
+	if ((*rc = mesos_real_sandbox(m, sb, deadline, real, msg)) != 0)
+		return NULL;
+	return real;
+}
+
+/* A 404 for a virtual path: the real directory, if the index has one. */
+static int
+fallback(struct mesos *m, const struct mesos_sandbox *sb, int rc,
+    int64_t deadline, struct mesos_sandbox *real)
+{
+	struct buf scratch = BUF_INIT(1024);
+	int found;
+
+	if (rc != -ENOENT || !sb->virt)
+		return 0;
+	found = mesos_real_sandbox(m, sb, deadline, real, &scratch) == 0;
+	buf_free(&scratch);
+	return found;
+}
+
+static int
+read_once(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+    int64_t off, size_t len, char *out, size_t *n, int64_t *roff,
+    int64_t deadline, const volatile int *cancel, struct buf *msg)
+{
+	struct mesos_sandbox real;
+	const struct mesos_sandbox *use;
+	int rc;
+
+	if ((use = usable(m, sb, deadline, &real, &rc, msg)) == NULL)
+		return rc;
+	rc = read_at(m, use, rel, off, len, out, n, roff, deadline, cancel, msg);
+	if (use == sb && fallback(m, sb, rc, deadline, &real)) {
+		rc = read_at(m, &real, rel, off, len, out, n, roff, deadline,
+		    cancel, msg);
+		if (rc == 0)
+			mesos_no_virtual(m, sb);
+	}
 	return rc;
 }
 
@@ -467,7 +520,7 @@ dir_make(json_t *root, struct dirdata **out, struct buf *msg)
 
 /* One /files/browse, sent. */
 static int
-browse_fetch(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+browse_at(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
     int64_t deadline, const volatile int *cancel, struct dirdata **out,
     struct buf *msg)
 {
@@ -489,6 +542,27 @@ browse_fetch(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 out:
 	json_decref(root);
 	buf_free(&q);
+	return rc;
+}
+
+/* A browse, at the real directory of a virtual sandbox if need be. */
+static int
+browse_fetch(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+    int64_t deadline, const volatile int *cancel, struct dirdata **out,
+    struct buf *msg)
+{
+	struct mesos_sandbox real;
+	const struct mesos_sandbox *use;
+	int rc;
+
+	if ((use = usable(m, sb, deadline, &real, &rc, msg)) == NULL)
+		return rc;
+	rc = browse_at(m, use, rel, deadline, cancel, out, msg);
+	if (use == sb && fallback(m, sb, rc, deadline, &real)) {
+		rc = browse_at(m, &real, rel, deadline, cancel, out, msg);
+		if (rc == 0)
+			mesos_no_virtual(m, sb);
+	}
 	return rc;
 }
 

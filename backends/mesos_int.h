@@ -93,6 +93,14 @@ int64_t	 mesos_json_int64(json_t *v, double scale);
 /* The client of a sandbox's agent (NULL: out of memory). */
 struct http_client *mesos_agent_http(struct mesos *m,
 	    const struct mesos_sandbox *sb);
+/* A virtual sandbox the agent answered 404 for: its real directory from
+ * the agent's index (blocking), in *real.  -ENOENT when not there. */
+int	 mesos_real_sandbox(struct mesos *m, const struct mesos_sandbox *sb,
+	    int64_t deadline, struct mesos_sandbox *real, struct buf *msg);
+/* The real directory worked where the virtual path did not: resolve this
+ * agent's sandboxes by its index from now on. */
+void	 mesos_no_virtual(struct mesos *m, const struct mesos_sandbox *sb);
+int	 mesos_virtual_ok(struct mesos *m, const struct mesos_sandbox *sb);
 
 /* mesos_files.c */
 void	 mesos_lcache_init(struct lcache *lc);

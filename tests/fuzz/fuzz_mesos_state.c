@@ -5,8 +5,8 @@
  *	head: "FRAMEWORK-ID AGENT-ID TASK-ID"
  *	replies, in request order:
  *	  GET /master/slaves		(again if the agent is not in it)
- *	  GET /slave(1)/state		(again if the task is not in it and
- *					 the first reply is a second old)
+ *	  GET /slave(1)/state		(only for an agent older than 1.5,
+ *					 or after a 404 at the virtual path)
  *	  GET /files/browse		the sandbox listing
  *	  GET /files/read		a size probe of stdout
  *	  GET /files/read ...		reads of stdout until EOF (64 KiB each)

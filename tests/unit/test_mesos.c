@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../../backends/http.h"
-#include "../../backends/mesos.h"
+#include "../../backends/mesos_int.h"
 #include "../../backends/snapcache.h"
 #include "unit.h"
 
@@ -81,7 +81,8 @@ query(const char *target, const char *name, char *out, size_t n)
 	}
 }
 
-static void
+/* The reply to target into b; its HTTP status. */
+static int
 answer(struct buf *b, const char *target)
 {
 	char path[4096], big[16];
@@ -89,9 +90,12 @@ answer(struct buf *b, const char *target)
 	int i, delay;
 
 	if (strncmp(target, "/master/slaves", 14) == 0) {
+		/* S0 is older than Mesos 1.5 (no version): no virtual paths. */
 		buf_printf(b, "{\"slaves\":[{\"id\":\"S0\",\"pid\":"
 		    "\"slave(1)@127.0.0.1:%d\",\"hostname\":\"127.0.0.1\","
-		    "\"port\":%d}],\"recovered_slaves\":[]}", port, port);
+		    "\"port\":%d},{\"id\":\"S1\",\"version\":\"1.11.0\","
+		    "\"pid\":\"slave(1)@127.0.0.1:%d\"}],\"recovered_slaves\":[]}",
+		    port, port, port);
 	} else if (strncmp(target, "/slave(1)/state", 15) == 0) {
 		pthread_mutex_lock(&fake_lock);
 		n_state++;
@@ -102,7 +106,9 @@ answer(struct buf *b, const char *target)
 		    "{\"id\":\"app.t1\",\"directory\":\"/w/t1\",\"tasks\":[{\"id\":\"app.t1\"}]},"
 		    "{\"id\":\"pod-ex\",\"directory\":\"/w/pod\",\"tasks\":[{\"id\":\"pod.p2\"}]},"
 		    "{\"id\":\"x.r1\",\"directory\":\"/x/run1\",\"tasks\":[]},"
-		    "{\"id\":\"x.r10\",\"directory\":\"/x/run10\",\"tasks\":[]}%s],"
+		    "{\"id\":\"x.r10\",\"directory\":\"/x/run10\",\"tasks\":[]},"
+		    "{\"id\":\"marathon-custom.x\",\"directory\":\"/w/custom\","
+		    "\"tasks\":[{\"id\":\"custom.x\"}]}%s],"
 		    "\"completed_executors\":[{\"id\":\"app.c3\",\"directory\":"
 		    "\"/w/c3\",\"completed_tasks\":[{\"id\":\"app.c3\"}]}]},"
 		    "{\"id\":\"other-fw\",\"executors\":[{\"id\":\"app.o4\","
@@ -116,6 +122,10 @@ answer(struct buf *b, const char *target)
 		if (delay)
 			sleep_ms(delay);
 		query(target, "path", path, sizeof(path));
+		/* No executor has these ids: their virtual paths are unknown. */
+		if (strstr(path, "/executors/custom.") ||
+		    strstr(path, "/executors/gone."))
+			return 404;
 		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 		buf_addch(b, '[');
 		if (sscanf(base, "big%15s", big) == 1) {
@@ -154,7 +164,10 @@ answer(struct buf *b, const char *target)
 		    "{\"id\":\"a_b.x\",\"state\":\"TASK_LOST\",\"framework_id\":\"" FW "\",\"slave_id\":\"S0\",\"statuses\":[{\"timestamp\":1600000000.0}]},"
 		    "{\"id\":\"a_b\",\"state\":\"TASK_KILLED\",\"framework_id\":\"" FW "\",\"slave_id\":\"S0\",\"statuses\":[]}"
 		    "]}");
+	} else {
+		return 404;
 	}
+	return 200;
 }
 
 /* One connection: HTTP/1.1 GETs, kept alive. */
@@ -166,6 +179,7 @@ serve(void *arg)
 	size_t have = 0;
 	ssize_t n;
 	char *end;
+	int status;
 
 	for (;;) {
 		struct buf body = BUF_INIT(64u << 20);
@@ -182,11 +196,12 @@ serve(void *arg)
 		*end = '\0';
 		if (sscanf(req, "GET %8191s", target) != 1)
 			target[0] = '\0';
-		answer(&body, target);
+		status = answer(&body, target);
+		if (status != 200)
+			buf_reset(&body);
 		snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: "
 		    "application/json\r\nContent-Length: %zu\r\n\r\n",
-		    body.len || strncmp(target, "/files/browse", 13) == 0 ?
-		    "200 OK" : "404 Not Found", body.len);
+		    status == 200 ? "200 OK" : "404 Not Found", body.len);
 		if (write(fd, head, strlen(head)) < 0 ||
 		    (body.len && write(fd, body.data, body.len) < 0)) {
 			buf_free(&body);
@@ -254,16 +269,23 @@ new_mesos(int ttl_ms)
 }
 
 static int
-resolve(struct mesos *m, const char *fw, const char *task, int may_block,
-    struct mesos_sandbox *sb)
+resolve_on(struct mesos *m, const char *agent, const char *fw,
+    const char *task, int may_block, struct mesos_sandbox *sb)
 {
 	struct buf msg = BUF_INIT(4096);
 	int rc;
 
-	rc = mesos_sandbox(m, fw, "S0", task, may_block, now_ms() + 5000, sb,
+	rc = mesos_sandbox(m, fw, agent, task, may_block, now_ms() + 5000, sb,
 	    &msg);
 	buf_free(&msg);
 	return rc;
+}
+
+static int
+resolve(struct mesos *m, const char *fw, const char *task, int may_block,
+    struct mesos_sandbox *sb)
+{
+	return resolve_on(m, "S0", fw, task, may_block, sb);
 }
 
 static void
@@ -487,6 +509,51 @@ browse_tests(void)
 	buf_free(&msg);
 }
 
+static void
+virtual_tests(void)
+{
+	struct mesos *m = new_mesos(60000);
+	struct buf msg = BUF_INIT(4096);
+	struct mesos_sandbox sb, sb2;
+	const struct mesos_dir *d;
+	int s0, b0, rc;
+
+	s0 = counted(&n_state);
+	rc = resolve_on(m, "S1", FW, "app.t1", 1, &sb);
+	CHECK(rc == 0 && sb.virt && strcmp(sb.dir,
+	    "/frameworks/" FW "/executors/app.t1/runs/latest") == 0,
+	    "on a Mesos 1.5+ agent a task's sandbox is its virtual path");
+	CHECK(resolve_on(m, "S1", FW, "app.t2", 0, &sb2) == 0 && sb2.virt,
+	    "known from the master's agent list alone, on a FUSE thread");
+	b0 = counted(&n_browse);
+	rc = mesos_list(m, &sb, "", 1, now_ms() + 5000, NULL, &d, &msg);
+	CHECK(rc == 0 && d->n == 3 && counted(&n_browse) == b0 + 1 &&
+	    counted(&n_state) == s0,
+	    "and is listed with one browse, its agent's state never read");
+	if (rc == 0)
+		mesos_dir_put(m, d);
+
+	rc = resolve_on(m, "S1", FW, "gone.y", 1, &sb2);
+	CHECK(rc == 0 && sb2.virt, "a task the agent lost resolves all the same");
+	rc = mesos_list(m, &sb2, "", 1, now_ms() + 5000, NULL, &d, &msg);
+	CHECK(rc == -ENOENT && counted(&n_state) == s0 + 1,
+	    "its 404 asks the agent's state once, which has no sandbox: ENOENT");
+	CHECK(mesos_virtual_ok(m, &sb2), "and the agent's virtual paths still count");
+
+	rc = resolve_on(m, "S1", FW, "custom.x", 1, &sb2);
+	rc = rc ? rc : mesos_list(m, &sb2, "", 1, now_ms() + 5000, NULL, &d, &msg);
+	CHECK(rc == 0 && d->n == 3,
+	    "a task whose executor is named otherwise: listed at its real directory");
+	if (rc == 0)
+		mesos_dir_put(m, d);
+	CHECK(!mesos_virtual_ok(m, &sb2), "which turns the agent's virtual paths off");
+	rc = resolve_on(m, "S1", FW, "app.t1", 0, &sb);
+	CHECK(rc == 0 && !sb.virt && strcmp(sb.dir, "/w/t1") == 0,
+	    "its tasks now resolve from its index");
+	mesos_free(m);
+	buf_free(&msg);
+}
+
 struct seen {
 	char	 ids[8][32];
 	char	 states[8][32];
@@ -540,6 +607,7 @@ main(void)
 	http_global_init();
 	fake_start();
 	index_tests();
+	virtual_tests();
 	browse_tests();
 	finished_tests();
 	return done();
