@@ -5,7 +5,8 @@
  * What is kept, and for how long:
  *  - the master's agent list (/master/slaves) and its task list for one
  *    framework (/master/tasks, for finished tasks): snapcaches refreshed
- *    after the TTL, one request per refresh.  The task list is kept as a
+ *    after the TTL.  The agent list is one request; the task list one per
+ *    10,000 tasks (the master cannot list only finished ones), kept as a
  *    sorted index of the finished tasks, not as JSON.
  *  - each agent's sandboxes: one /slave(1)/state read into an index of
  *    task and executor ids to directories (struct sbindex), then freed.
@@ -54,11 +55,10 @@ struct agent {
 	volatile int	 no_virtual;	/* its virtual paths failed once */
 };
 
-/* Finished tasks of one framework, sorted by id. */
+/* Finished tasks of one framework, sorted by id; strings are offsets
+ * into strs, which grows while the pages of the master's list come. */
 struct ftask {
-	const char	*id;
-	const char	*agent_id;
-	const char	*state;
+	size_t		 id, agent_id, state;
 	int64_t		 time_ms;
 	size_t		 order;		/* in the master's reply: newest first */
 };
@@ -66,8 +66,8 @@ struct ftask {
 struct finished {
 	char		*fw;
 	struct ftask	*t;
-	size_t		 n;
-	char		*strs;		/* every string of t */
+	size_t		 n, cap;
+	struct buf	 strs;
 };
 
 static void
@@ -218,87 +218,80 @@ finished_free(void *p)
 		return;
 	free(f->fw);
 	free(f->t);
-	free(f->strs);
+	buf_free(&f->strs);
 	free(f);
 }
 
 static int
-ftask_cmp(const void *a, const void *b)
+ftask_cmp(const void *a, const void *b, void *arg)
 {
 	const struct ftask *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
+	const char *strs = arg;
+	int c = strcmp(strs + x->id, strs + y->id);
 
 	if (c)
 		return c;
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The finished tasks of framework fw in a /master/tasks reply, sorted by
- * id (the newest first among equal ids), their strings copied out so the
- * JSON can go. */
-static struct finished *
-finished_index(json_t *tasks, const char *fw)
+static size_t
+finished_str(struct finished *f, const char *s)
 {
-	struct finished *f;
-	json_t *t, *st;
-	size_t i, n = 0, bytes = 0, off = 0, k;
-	const char *s[3];
+	size_t off = f->strs.len;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	if ((f->fw = strdup(fw)) == NULL)
-		goto fail;
-	/* Two passes: count, then copy. */
-	for (k = 0; k < 2; k++) {
-		json_array_foreach(tasks, i, t) {
-			const char *id = json_string_value(json_object_get(t, "id"));
-			const char *state = json_string_value(json_object_get(t,
-			    "state"));
-			const char *tfw = json_string_value(json_object_get(t,
-			    "framework_id"));
-			const char *agent = json_string_value(json_object_get(t,
-			    "slave_id"));
-			size_t j;
-
-			if (!name_usable(id) || state == NULL || !terminal(state) ||
-			    (tfw && strcmp(tfw, fw) != 0))
-				continue;
-			s[0] = id;
-			s[1] = agent ? agent : "";
-			s[2] = state;
-			if (k == 0) {
-				n++;
-				for (j = 0; j < 3; j++)
-					bytes += strlen(s[j]) + 1;
-				continue;
-			}
-			for (j = 0; j < 3; j++) {
-				size_t l = strlen(s[j]) + 1;
-
-				memcpy(f->strs + off, s[j], l);
-				s[j] = f->strs + off;
-				off += l;
-			}
-			f->t[f->n].id = s[0];
-			f->t[f->n].agent_id = s[1];
-			f->t[f->n].state = s[2];
-			st = json_array_get(json_object_get(t, "statuses"),
-			    json_array_size(json_object_get(t, "statuses")) - 1);
-			f->t[f->n].time_ms = mesos_json_int64(json_object_get(st,
-			    "timestamp"), 1000);
-			f->t[f->n].order = f->n;
-			f->n++;
-		}
-		if (k == 0 && ((f->t = calloc(n + 1, sizeof(*f->t))) == NULL ||
-		    (f->strs = malloc(bytes + 1)) == NULL))
-			goto fail;
-	}
-	qsort(f->t, f->n, sizeof(*f->t), ftask_cmp);
-	return f;
-fail:
-	finished_free(f);
-	return NULL;
+	buf_add(&f->strs, s, strlen(s) + 1);
+	return off;
 }
+
+/* The finished tasks of framework fw in one page of /master/tasks, their
+ * strings copied out so the JSON can go. */
+static int
+finished_add(struct finished *f, json_t *tasks, const char *fw)
+{
+	struct ftask *t;
+	json_t *v, *st;
+	size_t i;
+
+	json_array_foreach(tasks, i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+		const char *tfw = json_string_value(json_object_get(v,
+		    "framework_id"));
+		const char *agent = json_string_value(json_object_get(v,
+		    "slave_id"));
+
+		if (!name_usable(id) || state == NULL || !terminal(state) ||
+		    (tfw && strcmp(tfw, fw) != 0))
+			continue;
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 256;
+			if ((t = realloc(f->t, f->cap * sizeof(*t))) == NULL)
+				return -ENOMEM;
+			f->t = t;
+		}
+		t = &f->t[f->n];
+		t->id = finished_str(f, id);
+		t->agent_id = finished_str(f, agent ? agent : "");
+		t->state = finished_str(f, state);
+		st = json_array_get(json_object_get(v, "statuses"),
+		    json_array_size(json_object_get(v, "statuses")) - 1);
+		t->time_ms = mesos_json_int64(json_object_get(st, "timestamp"),
+		    1000);
+		t->order = f->n;
+		f->n++;
+	}
+	return f->strs.err;
+}
+
+/*
+ * The master lists running and finished tasks together, ordered by when
+ * each started, with no filter by state: at 100,000 tasks a task killed
+ * long after it started is not among the newest 10,000.  So the whole
+ * list is read, TASK_PAGE tasks a request (some 9 MB), each page reduced
+ * to its finished tasks before the next is asked.
+ */
+#define TASK_PAGE	10000
+#define TASK_PAGES_MAX	100
 
 static int
 fetch_tasks(void *arg, int64_t deadline, void **out, struct buf *msg)
@@ -307,8 +300,10 @@ fetch_tasks(void *arg, int64_t deadline, void **out, struct buf *msg)
 	struct http_client *c = master_client(m);
 	struct buf path = BUF_INIT(1024);
 	char fw[sizeof(m->tasks_fw)];
-	json_t *root = NULL;
-	int rc;
+	struct finished *f = NULL;
+	json_t *root = NULL, *tasks;
+	size_t offset = 0, got;
+	int rc = 0, page;
 
 	if (c == NULL) {
 		buf_addstr(msg, "mesos: no master known");
@@ -317,17 +312,44 @@ fetch_tasks(void *arg, int64_t deadline, void **out, struct buf *msg)
 	pthread_mutex_lock(&m->lock);
 	snprintf(fw, sizeof(fw), "%s", m->tasks_fw);
 	pthread_mutex_unlock(&m->lock);
-	buf_addstr(&path, "/master/tasks?limit=10000&order=desc&framework_id=");
-	http_escape(&path, fw);
-	rc = mesos_get_json(c, path.data, deadline, &m->stopping, &root, msg);
-	if (rc == 0 && !json_is_array(json_object_get(root, "tasks"))) {
-		buf_addstr(msg, "mesos: /master/tasks: no \"tasks\" array");
-		rc = -EIO;
-	}
-	if (rc == 0 && (*out = finished_index(json_object_get(root, "tasks"),
-	    fw)) == NULL)
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->fw = strdup(fw)) == NULL) {
 		rc = -ENOMEM;
+		goto out;
+	}
+	buf_init(&f->strs, 256u << 20);
+	for (page = 0; page < TASK_PAGES_MAX; page++) {
+		buf_reset(&path);
+		buf_printf(&path, "/master/tasks?limit=%d&offset=%zu&order=desc"
+		    "&framework_id=", TASK_PAGE, offset);
+		http_escape(&path, fw);
+		rc = mesos_get_json(c, path.data, deadline, &m->stopping, &root,
+		    msg);
+		if (rc != 0)
+			break;
+		if (!json_is_array(tasks = json_object_get(root, "tasks"))) {
+			buf_addstr(msg, "mesos: /master/tasks: no \"tasks\" array");
+			rc = -EIO;
+			break;
+		}
+		got = json_array_size(tasks);
+		if ((rc = finished_add(f, tasks, fw)) != 0) {
+			buf_addstr(msg, "mesos: /master/tasks: out of memory");
+			break;
+		}
+		json_decref(root);
+		root = NULL;
+		if (got < TASK_PAGE)
+			break;
+		offset += got;
+	}
+	if (rc == 0) {
+		qsort_r(f->t, f->n, sizeof(*f->t), ftask_cmp, f->strs.data);
+		*out = f;
+		f = NULL;
+	}
+out:
 	json_decref(root);
+	finished_free(f);
 	buf_free(&path);
 	return rc;
 }
@@ -363,21 +385,25 @@ mesos_finished(struct mesos *m, const char *framework_id, const char *prefix,
 	/* The first id at or after prefix: a binary search. */
 	for (lo = 0, hi = f->n; lo < hi;) {
 		mid = lo + (hi - lo) / 2;
-		if (strcmp(f->t[mid].id, prefix) < 0)
+		if (strcmp(f->strs.data + f->t[mid].id, prefix) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < f->n && strncmp(f->t[lo].id, prefix, n) == 0; lo++) {
+	for (; lo < f->n; lo++) {
+		const char *id = f->strs.data + f->t[lo].id;
 		struct mesos_task mt;
 
-		/* One id twice (the master's lists overlap): the newest. */
-		if (lo > 0 && strcmp(f->t[lo - 1].id, f->t[lo].id) == 0)
+		if (strncmp(id, prefix, n) != 0)
+			break;
+		/* One id twice (the master's pages overlap): the newest. */
+		if (lo > 0 && strcmp(f->strs.data + f->t[lo - 1].id, id) == 0)
 			continue;
 		memset(&mt, 0, sizeof(mt));
-		mt.id = f->t[lo].id;
-		mt.agent_id = f->t[lo].agent_id[0] ? f->t[lo].agent_id : NULL;
-		mt.state = f->t[lo].state;
+		mt.id = id;
+		mt.agent_id = f->strs.data[f->t[lo].agent_id] ?
+		    f->strs.data + f->t[lo].agent_id : NULL;
+		mt.state = f->strs.data + f->t[lo].state;
 		mt.time_ms = f->t[lo].time_ms;
 		if ((rc = fn(arg, &mt)) != 0)
 			break;

@@ -154,8 +154,20 @@ answer(struct buf *b, const char *target)
 		pthread_mutex_lock(&fake_lock);
 		n_tasks++;
 		pthread_mutex_unlock(&fake_lock);
-		/* Newest first, as order=desc gives them. */
-		buf_addstr(b, "{\"tasks\":["
+		query(target, "offset", path, sizeof(path));
+		if (atoi(path) == 10000) {
+			/* The second page: the oldest, one of them ended. */
+			buf_addstr(b, "{\"tasks\":[{\"id\":\"a_b.old\",\"state\":"
+			    "\"TASK_KILLED\",\"framework_id\":\"" FW "\","
+			    "\"slave_id\":\"S0\",\"statuses\":[]}]}");
+			return 200;
+		}
+		/* Newest first, as order=desc gives them: a full first page. */
+		buf_addstr(b, "{\"tasks\":[");
+		for (i = 0; i < 10000 - 7; i++)
+			buf_printf(b, "{\"id\":\"r.%d\",\"state\":\"TASK_RUNNING\","
+			    "\"framework_id\":\"" FW "\"},", i);
+		buf_addstr(b, ""
 		    "{\"id\":\"a_b.y\",\"state\":\"TASK_FAILED\",\"framework_id\":\"" FW "\",\"slave_id\":\"S0\",\"statuses\":[{\"timestamp\":1700000002.5}]},"
 		    "{\"id\":\"a_b.x\",\"state\":\"TASK_KILLED\",\"framework_id\":\"" FW "\",\"slave_id\":\"S0\",\"statuses\":[{\"timestamp\":1700000001.0}]},"
 		    "{\"id\":\"a_b.z\",\"state\":\"TASK_RUNNING\",\"framework_id\":\"" FW "\",\"slave_id\":\"S0\",\"statuses\":[]},"
@@ -583,12 +595,16 @@ finished_tests(void)
 	struct seen s = { 0 };
 	int t0, rc;
 
+	t0 = counted(&n_tasks);
 	rc = mesos_finished(m, FW, "a_b.", 1, now_ms() + 5000, on_task, &s, &msg);
-	CHECK(rc == 0 && s.n == 2, "an app's finished tasks: two");
-	CHECK_STR(s.ids[0], "a_b.x", "in id order");
-	CHECK_STR(s.states[0], "TASK_KILLED", "an id listed twice: its newest");
-	CHECK(s.times[0] == 1700000001000LL, "with its last status's time");
-	CHECK_STR(s.ids[1], "a_b.y", "then the next");
+	CHECK(rc == 0 && s.n == 3, "an app's finished tasks: three");
+	CHECK(counted(&n_tasks) == t0 + 2,
+	    "from the master's whole list: a full page, then the rest");
+	CHECK_STR(s.ids[0], "a_b.old", "in id order, the oldest page's too");
+	CHECK_STR(s.ids[1], "a_b.x", "then the next");
+	CHECK_STR(s.states[1], "TASK_KILLED", "an id listed twice: its newest");
+	CHECK(s.times[1] == 1700000001000LL, "with its last status's time");
+	CHECK_STR(s.ids[2], "a_b.y", "then the last");
 	t0 = counted(&n_tasks);
 	memset(&s, 0, sizeof(s));
 	rc = mesos_finished(m, FW, "a_b.y", 0, 0, on_task, &s, &msg);
