@@ -343,7 +343,9 @@ fetch_tasks(void *arg, int64_t deadline, void **out, struct buf *msg)
 		offset += got;
 	}
 	if (rc == 0) {
-		qsort_r(f->t, f->n, sizeof(*f->t), ftask_cmp, f->strs.data);
+		if (f->n)	/* qsort's base may not be NULL, even for none */
+			qsort_r(f->t, f->n, sizeof(*f->t), ftask_cmp,
+			    f->strs.data);
 		*out = f;
 		f = NULL;
 	}
