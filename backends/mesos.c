@@ -1,67 +1,73 @@
 /*
- * mesos.c: Mesos master and agents: sandbox resolution and sandbox files.
+ * mesos.c: the Mesos master and agents: where each task's sandbox is, and
+ * which tasks ended.  The files in sandboxes are mesos_files.c's.
  *
- * State is cached like Marathon's, in snapcaches: the master's agent list
- * (/master/slaves), the master's task list for one framework (for finished
- * tasks), and one agent state per agent (/slave(1)/state), created when a
- * task on that agent is first looked at.  Resolved sandboxes are cached
- * per task id.  File sizes and contents are never cached: they grow.
- *
- * Facts from API-NOTES 2.4: /files/read with offset -1 (or none) answers
- * {"data":"","offset":SIZE}; every read is capped at 64 KiB whatever the
- * length asked; the reply echoes the requested offset; at or past the end
- * the data is empty.  The data string holds the file's bytes as they are,
- * so a log with invalid UTF-8 makes JSON no strict parser accepts:
- * mesos_parse_read() is a lenient decoder for exactly that reply.
+ * What is kept, and for how long:
+ *  - the master's agent list (/master/slaves) and its task list for one
+ *    framework (/master/tasks, for finished tasks): snapcaches refreshed
+ *    after the TTL.  The agent list is one request; the task list one per
+ *    10,000 tasks (the master cannot list only finished ones), kept as a
+ *    sorted index of the finished tasks, not as JSON.
+ *  - each agent's sandboxes: one /slave(1)/state read into an index of
+ *    task and executor ids to directories (struct sbindex), then freed.
+ *    At 25,000 executors an agent's state is some 40 MB of JSON that
+ *    jansson turns into several times that; the index is the ids and the
+ *    directories.  A task's directory never changes, so the index is read
+ *    again only when a task is not in it (a task newer than the index),
+ *    at most once per AGENT_MISS_MS, and never on a timer.
  */
 #include <errno.h>
-#include <jansson.h>
-#include <pthread.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "http.h"
-#include "mesos.h"
-#include "snapcache.h"
+#include "mesos_int.h"
 
-#define READ_CAP	65536	/* what an agent returns at most per read */
-#define SB_CACHE_MAX	4096	/* resolved sandboxes kept */
-#define RETIRED_MAX	16
+#define AGENT_MISS_MS	1000	/* a task not in an agent's index: read again
+				   if the index is at least this old */
+
+/* ---- an agent's sandboxes: task or executor id -> directory ----------- */
+
+struct sbslot {
+	uint32_t	 id;		/* offsets into strs; 0: the slot is free */
+	uint32_t	 fw;
+	uint32_t	 dir;
+};
+
+struct sbindex {
+	struct sbslot	*slots;
+	size_t		 nslots;	/* a power of two, at least twice n */
+	size_t		 n;
+	char		*strs;		/* NUL-terminated strings; strs[0] = "" */
+	size_t		 len, cap;
+};
 
 struct agent {
 	char		 id[128];
 	char		 url[256];
 	struct http_client *http;
-	struct snapcache *state;	/* json_t *: the agent's /state */
+	struct snapcache *state;	/* struct sbindex *: its sandboxes */
 	struct mesos	*m;
 	struct agent	*next;
+	volatile int	 no_virtual;	/* its virtual paths failed once */
 };
 
-struct sbentry {
-	char		 task[256];
-	struct mesos_sandbox sb;
-	struct sbentry	*next;
+/* Finished tasks of one framework, sorted by id; strings are offsets
+ * into strs, which grows while the pages of the master's list come. */
+struct ftask {
+	size_t		 id, agent_id, state;
+	int64_t		 time_ms;
+	size_t		 order;		/* in the master's reply: newest first */
 };
 
-struct mesos {
-	struct mesos_opts opts;
-	volatile int	 stopping;
-	pthread_mutex_t	 lock;
-	char		 master[512];		/* guarded by lock */
-	struct http_client *master_http;	/* guarded by lock */
-	struct http_client *retired[RETIRED_MAX];	/* guarded by lock */
-	int		 nretired;		/* guarded by lock */
-	char		 tasks_fw[128];		/* guarded by lock */
-	struct snapcache *slaves;		/* json_t *: /master/slaves */
-	struct snapcache *tasks;		/* json_t *: /master/tasks */
-	struct agent	*agents;		/* guarded by lock */
-	struct sbentry	*sbs;			/* guarded by lock: MRU first */
-	size_t		 nsbs;			/* guarded by lock */
-	uint64_t	 file_reads;		/* guarded by lock */
-	uint64_t	 file_errors;		/* guarded by lock */
-	char		 file_error[1024];	/* guarded by lock: the last, in words */
-	int		 started;
+struct finished {
+	char		*fw;
+	struct ftask	*t;
+	size_t		 n, cap;
+	struct buf	 strs;
 };
 
 static void
@@ -70,42 +76,60 @@ json_free(void *p)
 	json_decref(p);
 }
 
-/* GET url+path from client c, parse JSON of the expected type. */
+/* GET url+path from client c into rs; an HTTP error status becomes
+ * -errno with words in msg. */
 static int
-get_json(struct mesos *m, struct http_client *c, const char *path,
-    int64_t deadline, const volatile int *cancel, json_t **out,
-    struct buf *msg)
+get_body(struct http_client *c, const char *path, int64_t deadline,
+    const volatile int *cancel, struct http_resp *rs, struct buf *msg)
 {
 	struct http_req rq = { 0 };
-	struct http_resp rs;
-	json_error_t jerr;
 	int rc;
 
-	(void)m;
-	http_resp_init(&rs);
 	rq.method = "GET";
 	rq.path = path;
 	rq.deadline = deadline;
 	rq.cancel = cancel;
 	rq.idempotent = 1;
-	rc = http_do(c, &rq, &rs, msg);
-	if (rc == 0 && rs.status != 200) {
-		rc = -http_status_errno(rs.status);
+	rc = http_do(c, &rq, rs, msg);
+	if (rc == 0 && rs->status != 200) {
+		rc = -http_status_errno(rs->status);
 		buf_reset(msg);
-		buf_printf(msg, "mesos: GET %s: HTTP %ld", path, rs.status);
+		buf_printf(msg, "mesos: GET %s: HTTP %ld", path, rs->status);
 		if (rc == 0)
 			rc = -EIO;
 	}
-	if (rc == 0) {
-		*out = json_loadb(rs.body.data ? rs.body.data : "", rs.body.len,
-		    0, &jerr);
-		if (*out == NULL) {
-			buf_reset(msg);
-			buf_printf(msg, "mesos: GET %s: unreadable reply: %s", path,
-			    jerr.text);
-			rc = -EIO;
-		}
+	return rc;
+}
+
+static int
+parse_json(const struct http_resp *rs, const char *path, json_t **out,
+    struct buf *msg)
+{
+	json_error_t jerr;
+
+	*out = json_loadb(rs->body.data ? rs->body.data : "", rs->body.len, 0,
+	    &jerr);
+	if (*out == NULL) {
+		buf_reset(msg);
+		buf_printf(msg, "mesos: GET %s: unreadable reply: %s", path,
+		    jerr.text);
+		return -EIO;
 	}
+	return 0;
+}
+
+/* GET url+path from client c, parse JSON. */
+int
+mesos_get_json(struct http_client *c, const char *path, int64_t deadline,
+    const volatile int *cancel, json_t **out, struct buf *msg)
+{
+	struct http_resp rs;
+	int rc;
+
+	http_resp_init(&rs);
+	rc = get_body(c, path, deadline, cancel, &rs, msg);
+	if (rc == 0)
+		rc = parse_json(&rs, path, out, msg);
 	http_resp_free(&rs);
 	return rc;
 }
@@ -136,7 +160,7 @@ fetch_slaves(void *arg, int64_t deadline, void **out, struct buf *msg)
 		    "Marathon has not reported one yet)");
 		return -EIO;
 	}
-	rc = get_json(m, c, "/master/slaves", deadline, &m->stopping, &root, msg);
+	rc = mesos_get_json(c, "/master/slaves", deadline, &m->stopping, &root, msg);
 	if (rc == 0 && !json_is_array(json_object_get(root, "slaves"))) {
 		json_decref(root);
 		buf_addstr(msg, "mesos: /master/slaves: no \"slaves\" array");
@@ -151,61 +175,466 @@ static const struct snapcache_ops slaves_ops = {
 	.name = "mesos agents", .fetch = fetch_slaves, .free = json_free,
 };
 
+/* A JSON number (times scale) as an int64; 0 when it is none or does
+ * not fit (1e300 from a broken agent: converting it is undefined). */
+int64_t
+mesos_json_int64(json_t *v, double scale)
+{
+	double d;
+
+	if (json_is_integer(v) && scale == 1)
+		return (int64_t)json_integer_value(v);
+	if (!json_is_number(v))
+		return 0;
+	d = json_number_value(v) * scale;
+	return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
+}
+
+/* ---- finished tasks ------------------------------------------------------ */
+
+/* A finished task's id becomes a name in completed/ (name_usable(), as
+ * Marathon's task ids do), or the kernel refuses the listing. */
+
+static int
+terminal(const char *state)
+{
+	static const char *const live[] = {
+		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (strcmp(state, live[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static void
+finished_free(void *p)
+{
+	struct finished *f = p;
+
+	if (f == NULL)
+		return;
+	free(f->fw);
+	free(f->t);
+	buf_free(&f->strs);
+	free(f);
+}
+
+static int
+ftask_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ftask *x = a, *y = b;
+	const char *strs = arg;
+	int c = strcmp(strs + x->id, strs + y->id);
+
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static size_t
+finished_str(struct finished *f, const char *s)
+{
+	size_t off = f->strs.len;
+
+	buf_add(&f->strs, s, strlen(s) + 1);
+	return off;
+}
+
+/* The finished tasks of framework fw in one page of /master/tasks, their
+ * strings copied out so the JSON can go. */
+static int
+finished_add(struct finished *f, json_t *tasks, const char *fw)
+{
+	struct ftask *t;
+	json_t *v, *st;
+	size_t i;
+
+	json_array_foreach(tasks, i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+		const char *tfw = json_string_value(json_object_get(v,
+		    "framework_id"));
+		const char *agent = json_string_value(json_object_get(v,
+		    "slave_id"));
+
+		if (!name_usable(id) || state == NULL || !terminal(state) ||
+		    (tfw && strcmp(tfw, fw) != 0))
+			continue;
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 256;
+			if ((t = realloc(f->t, f->cap * sizeof(*t))) == NULL)
+				return -ENOMEM;
+			f->t = t;
+		}
+		t = &f->t[f->n];
+		t->id = finished_str(f, id);
+		t->agent_id = finished_str(f, agent ? agent : "");
+		t->state = finished_str(f, state);
+		st = json_array_get(json_object_get(v, "statuses"),
+		    json_array_size(json_object_get(v, "statuses")) - 1);
+		t->time_ms = mesos_json_int64(json_object_get(st, "timestamp"),
+		    1000);
+		t->order = f->n;
+		f->n++;
+	}
+	return f->strs.err;
+}
+
+/*
+ * The master lists running and finished tasks together, ordered by when
+ * each started, with no filter by state: at 100,000 tasks a task killed
+ * long after it started is not among the newest 10,000.  So the whole
+ * list is read, TASK_PAGE tasks a request (some 9 MB), each page reduced
+ * to its finished tasks before the next is asked.
+ */
+#define TASK_PAGE	10000
+#define TASK_PAGES_MAX	100
+
 static int
 fetch_tasks(void *arg, int64_t deadline, void **out, struct buf *msg)
 {
 	struct mesos *m = arg;
 	struct http_client *c = master_client(m);
 	struct buf path = BUF_INIT(1024);
-	json_t *root = NULL;
-	int rc;
+	char fw[sizeof(m->tasks_fw)];
+	struct finished *f = NULL;
+	json_t *root = NULL, *tasks;
+	size_t offset = 0, got;
+	int rc = 0, page;
 
 	if (c == NULL) {
 		buf_addstr(msg, "mesos: no master known");
 		return -EIO;
 	}
 	pthread_mutex_lock(&m->lock);
-	buf_addstr(&path, "/master/tasks?limit=10000&order=desc&framework_id=");
-	http_escape(&path, m->tasks_fw);
+	snprintf(fw, sizeof(fw), "%s", m->tasks_fw);
 	pthread_mutex_unlock(&m->lock);
-	rc = get_json(m, c, path.data, deadline, &m->stopping, &root, msg);
-	if (rc == 0 && !json_is_array(json_object_get(root, "tasks"))) {
-		json_decref(root);
-		buf_addstr(msg, "mesos: /master/tasks: no \"tasks\" array");
-		rc = -EIO;
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->fw = strdup(fw)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	if (rc == 0)
-		*out = root;
+	buf_init(&f->strs, 256u << 20);
+	for (page = 0; page < TASK_PAGES_MAX; page++) {
+		buf_reset(&path);
+		buf_printf(&path, "/master/tasks?limit=%d&offset=%zu&order=desc"
+		    "&framework_id=", TASK_PAGE, offset);
+		http_escape(&path, fw);
+		rc = mesos_get_json(c, path.data, deadline, &m->stopping, &root,
+		    msg);
+		if (rc != 0)
+			break;
+		if (!json_is_array(tasks = json_object_get(root, "tasks"))) {
+			buf_addstr(msg, "mesos: /master/tasks: no \"tasks\" array");
+			rc = -EIO;
+			break;
+		}
+		got = json_array_size(tasks);
+		if ((rc = finished_add(f, tasks, fw)) != 0) {
+			buf_addstr(msg, "mesos: /master/tasks: out of memory");
+			break;
+		}
+		json_decref(root);
+		root = NULL;
+		if (got < TASK_PAGE)
+			break;
+		offset += got;
+	}
+	if (rc == 0) {
+		if (f->n)	/* qsort's base may not be NULL, even for none */
+			qsort_r(f->t, f->n, sizeof(*f->t), ftask_cmp,
+			    f->strs.data);
+		*out = f;
+		f = NULL;
+	}
+out:
+	json_decref(root);
+	finished_free(f);
 	buf_free(&path);
 	return rc;
 }
 
 static const struct snapcache_ops tasks_ops = {
-	.name = "mesos tasks", .fetch = fetch_tasks, .free = json_free,
+	.name = "mesos tasks", .fetch = fetch_tasks, .free = finished_free,
 };
+
+int
+mesos_finished(struct mesos *m, const char *framework_id, const char *prefix,
+    int may_block, int64_t deadline,
+    int (*fn)(void *arg, const struct mesos_task *t), void *arg,
+    struct buf *msg)
+{
+	const struct finished *f;
+	struct snapref *r;
+	size_t lo, hi, mid, n = strlen(prefix);
+	int rc, changed;
+
+	pthread_mutex_lock(&m->lock);
+	changed = strcmp(m->tasks_fw, framework_id) != 0;
+	if (changed)
+		snprintf(m->tasks_fw, sizeof(m->tasks_fw), "%s", framework_id);
+	pthread_mutex_unlock(&m->lock);
+	if (changed)
+		snapcache_invalidate(m->tasks, SC_HARD);
+	if ((rc = snapcache_get(m->tasks, may_block, deadline, &r, msg)) != 0)
+		return rc;
+	f = r->data;
+	/* Another framework's list (being replaced): nothing of this one. */
+	if (strcmp(f->fw, framework_id) != 0)
+		goto out;
+	/* The first id at or after prefix: a binary search. */
+	for (lo = 0, hi = f->n; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(f->strs.data + f->t[mid].id, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < f->n; lo++) {
+		const char *id = f->strs.data + f->t[lo].id;
+		struct mesos_task mt;
+
+		if (strncmp(id, prefix, n) != 0)
+			break;
+		/* One id twice (the master's pages overlap): the newest. */
+		if (lo > 0 && strcmp(f->strs.data + f->t[lo - 1].id, id) == 0)
+			continue;
+		memset(&mt, 0, sizeof(mt));
+		mt.id = id;
+		mt.agent_id = f->strs.data[f->t[lo].agent_id] ?
+		    f->strs.data + f->t[lo].agent_id : NULL;
+		mt.state = f->strs.data + f->t[lo].state;
+		mt.time_ms = f->t[lo].time_ms;
+		if ((rc = fn(arg, &mt)) != 0)
+			break;
+	}
+out:
+	snapcache_put(m->tasks, r);
+	return rc;
+}
+
+/* ---- agent states, indexed ---------------------------------------------- */
+
+static void
+sbindex_free(void *p)
+{
+	struct sbindex *x = p;
+
+	if (x == NULL)
+		return;
+	free(x->slots);
+	free(x->strs);
+	free(x);
+}
+
+/* Copy s into the string area; its offset, or 0 when out of memory. */
+static uint32_t
+sbindex_str(struct sbindex *x, const char *s)
+{
+	size_t l = strlen(s) + 1, cap;
+	char *p;
+	uint32_t off;
+
+	if (x->len + l > x->cap) {
+		cap = x->cap ? x->cap : 4096;
+		while (cap < x->len + l)
+			cap *= 2;
+		if (cap > UINT32_MAX || (p = realloc(x->strs, cap)) == NULL)
+			return 0;
+		x->strs = p;
+		x->cap = cap;
+	}
+	off = (uint32_t)x->len;
+	memcpy(x->strs + x->len, s, l);
+	x->len += l;
+	return off;
+}
+
+static size_t
+sbindex_home(const struct sbindex *x, const char *id)
+{
+	return (size_t)fnv1a(FNV_INIT, id, strlen(id)) & (x->nslots - 1);
+}
+
+static int
+sbindex_grow(struct sbindex *x)
+{
+	struct sbslot *old = x->slots, *s;
+	size_t oldn = x->nslots, i, h;
+
+	x->nslots = oldn ? oldn * 2 : 1024;
+	if ((x->slots = calloc(x->nslots, sizeof(*x->slots))) == NULL) {
+		x->slots = old;
+		x->nslots = oldn;
+		return -ENOMEM;
+	}
+	for (i = 0; i < oldn; i++) {
+		if (old[i].id == 0)
+			continue;
+		h = sbindex_home(x, x->strs + old[i].id);
+		for (s = &x->slots[h]; s->id; s = &x->slots[h])
+			h = (h + 1) & (x->nslots - 1);
+		*s = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* id -> dir for framework fw (offsets); the first one of (id, fw) wins,
+ * as the search order of API-NOTES 2.3 does. */
+static int
+sbindex_add(struct sbindex *x, const char *id, uint32_t fw, uint32_t dir)
+{
+	struct sbslot *s;
+	size_t h;
+
+	if ((x->n + 1) * 2 > x->nslots && sbindex_grow(x) != 0)
+		return -ENOMEM;
+	h = sbindex_home(x, id);
+	for (s = &x->slots[h]; s->id; s = &x->slots[h]) {
+		if (s->fw == fw && strcmp(x->strs + s->id, id) == 0)
+			return 0;
+		h = (h + 1) & (x->nslots - 1);
+	}
+	if ((s->id = sbindex_str(x, id)) == 0)
+		return -ENOMEM;
+	s->fw = fw;
+	s->dir = dir;
+	x->n++;
+	return 0;
+}
+
+/* The directory of task for framework fw ("" or NULL: any). */
+static const char *
+sbindex_find(const struct sbindex *x, const char *fw, const char *task)
+{
+	const struct sbslot *s;
+	size_t h;
+
+	if (x->n == 0)
+		return NULL;
+	h = sbindex_home(x, task);
+	for (s = &x->slots[h]; s->id; s = &x->slots[h]) {
+		if (strcmp(x->strs + s->id, task) == 0 &&
+		    (fw == NULL || *fw == '\0' || strcmp(x->strs + s->fw, fw) == 0))
+			return x->strs + s->dir;
+		h = (h + 1) & (x->nslots - 1);
+	}
+	return NULL;
+}
+
+static int
+index_tasks(struct sbindex *x, json_t *list, uint32_t fw, uint32_t dir)
+{
+	json_t *t;
+	size_t i;
+	int rc;
+
+	json_array_foreach(list, i, t) {
+		const char *id = json_string_value(json_object_get(t, "id"));
+
+		if (id && *id && (rc = sbindex_add(x, id, fw, dir)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Every executor of an agent's state: its id and the ids of its tasks
+ * (running, completed, queued) to its directory, frameworks before
+ * completed frameworks, executors before completed executors. */
+static int
+index_state(struct sbindex *x, json_t *state)
+{
+	static const char *const fwlists[] = { "frameworks", "completed_frameworks" };
+	static const char *const exlists[] = { "executors", "completed_executors" };
+	json_t *f, *e;
+	size_t i, j, k, l;
+	uint32_t fw, dir;
+	int rc;
+
+	if (sbindex_str(x, "") != 0 || sbindex_grow(x) != 0)
+		return -ENOMEM;
+	for (i = 0; i < 2; i++) {
+		json_array_foreach(json_object_get(state, fwlists[i]), j, f) {
+			const char *fid = json_string_value(json_object_get(f, "id"));
+
+			if (fid == NULL || (fw = sbindex_str(x, fid)) == 0)
+				continue;
+			for (k = 0; k < 2; k++) {
+				json_array_foreach(json_object_get(f, exlists[k]), l, e) {
+					const char *eid = json_string_value(
+					    json_object_get(e, "id"));
+					const char *d = json_string_value(
+					    json_object_get(e, "directory"));
+
+					if (d == NULL || *d != '/' ||
+					    (dir = sbindex_str(x, d)) == 0)
+						continue;
+					if ((eid && *eid &&
+					    (rc = sbindex_add(x, eid, fw, dir)) != 0) ||
+					    (rc = index_tasks(x, json_object_get(e,
+					    "tasks"), fw, dir)) != 0 ||
+					    (rc = index_tasks(x, json_object_get(e,
+					    "completed_tasks"), fw, dir)) != 0 ||
+					    (rc = index_tasks(x, json_object_get(e,
+					    "queued_tasks"), fw, dir)) != 0)
+						return rc;
+				}
+			}
+		}
+	}
+	return 0;
+}
 
 static int
 fetch_agent(void *arg, int64_t deadline, void **out, struct buf *msg)
 {
 	struct agent *a = arg;
-	json_t *root;
+	struct mesos *m = a->m;
+	struct sbindex *x = NULL;
+	struct http_resp rs;
+	json_t *root = NULL;
 	int rc;
 
-	rc = get_json(a->m, a->http, "/slave(1)/state", deadline, &a->m->stopping,
-	    &root, msg);
+	http_resp_init(&rs);
+	if ((rc = get_body(a->http, "/slave(1)/state", deadline, &m->stopping,
+	    &rs, msg)) != 0)
+		goto out;
+	pthread_mutex_lock(&m->parse_lock);
+	rc = parse_json(&rs, "/slave(1)/state", &root, msg);
+	http_resp_free(&rs);
 	if (rc == 0 && !json_is_array(json_object_get(root, "frameworks"))) {
-		json_decref(root);
 		buf_printf(msg, "mesos: agent %s: state has no frameworks", a->id);
 		rc = -EIO;
 	}
-	if (rc == 0)
-		*out = root;
+	if (rc == 0 && ((x = calloc(1, sizeof(*x))) == NULL ||
+	    index_state(x, root) != 0)) {
+		buf_printf(msg, "mesos: agent %s: out of memory", a->id);
+		rc = -ENOMEM;
+	}
+	json_decref(root);
+	/* What jansson took for a big state sits free in this thread's
+	 * arena; give it back (malloc_trim(3) returns free pages of every
+	 * arena, not only the top of the heap). */
+	malloc_trim(0);
+	pthread_mutex_unlock(&m->parse_lock);
+	if (rc == 0) {
+		*out = x;
+		x = NULL;
+	}
+out:
+	sbindex_free(x);
+	http_resp_free(&rs);
 	return rc;
 }
 
 static const struct snapcache_ops agent_ops = {
-	.name = "mesos agent", .fetch = fetch_agent, .free = json_free,
+	.name = "mesos agent", .fetch = fetch_agent, .free = sbindex_free,
 };
+
+/* ---- lifecycle ------------------------------------------------------------ */
 
 struct mesos *
 mesos_new(const struct mesos_opts *o, struct buf *msg)
@@ -218,6 +647,8 @@ mesos_new(const struct mesos_opts *o, struct buf *msg)
 	m->opts = *o;
 	m->opts.master = NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->parse_lock, NULL);
+	mesos_lcache_init(&m->lc);
 	m->slaves = snapcache_new(&slaves_ops, m, o->ttl_ms, o->timeout_ms);
 	m->tasks = snapcache_new(&tasks_ops, m, o->ttl_ms, o->timeout_ms);
 	if (m->slaves == NULL || m->tasks == NULL) {
@@ -255,13 +686,16 @@ mesos_shutdown(struct mesos *m)
 	for (a = m->agents; a; a = a->next)
 		snapcache_stop(a->state);
 	pthread_mutex_unlock(&m->lock);
+	/* Wake browse waiters: they see m->stopping. */
+	pthread_mutex_lock(&m->lc.lock);
+	pthread_cond_broadcast(&m->lc.done);
+	pthread_mutex_unlock(&m->lc.lock);
 }
 
 void
 mesos_free(struct mesos *m)
 {
 	struct agent *a, *an;
-	struct sbentry *e, *en;
 	int i;
 
 	if (m == NULL)
@@ -275,13 +709,11 @@ mesos_free(struct mesos *m)
 		http_client_free(a->http);
 		free(a);
 	}
-	for (e = m->sbs; e; e = en) {
-		en = e->next;
-		free(e);
-	}
+	mesos_lcache_fini(&m->lc);
 	http_client_free(m->master_http);
 	for (i = 0; i < m->nretired; i++)
 		http_client_free(m->retired[i]);
+	pthread_mutex_destroy(&m->parse_lock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -334,74 +766,6 @@ mesos_has_master(struct mesos *m)
 
 /* ---- sandbox resolution ------------------------------------------------ */
 
-static int
-cache_get(struct mesos *m, const char *task, const char *agent_id,
-    struct mesos_sandbox *out)
-{
-	struct sbentry **ep, *e;
-	int found = 0;
-
-	pthread_mutex_lock(&m->lock);
-	for (ep = &m->sbs; (e = *ep) != NULL; ep = &e->next) {
-		if (strcmp(e->task, task) != 0)
-			continue;
-		if (agent_id && strcmp(e->sb.agent_id, agent_id) != 0) {
-			/* The task moved: forget the old place. */
-			*ep = e->next;
-			free(e);
-			m->nsbs--;
-			break;
-		}
-		*out = e->sb;
-		*ep = e->next;		/* most recently used first */
-		e->next = m->sbs;
-		m->sbs = e;
-		found = 1;
-		break;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return found;
-}
-
-static void
-cache_put(struct mesos *m, const char *task, const struct mesos_sandbox *sb)
-{
-	struct sbentry *e, **ep;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return;
-	snprintf(e->task, sizeof(e->task), "%s", task);
-	e->sb = *sb;
-	pthread_mutex_lock(&m->lock);
-	e->next = m->sbs;
-	m->sbs = e;
-	if (++m->nsbs > SB_CACHE_MAX) {
-		for (ep = &m->sbs; (*ep)->next; ep = &(*ep)->next)
-			;
-		free(*ep);
-		*ep = NULL;
-		m->nsbs--;
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-void
-mesos_forget(struct mesos *m, const char *task_id)
-{
-	struct sbentry **ep, *e;
-
-	pthread_mutex_lock(&m->lock);
-	for (ep = &m->sbs; (e = *ep) != NULL; ep = &e->next) {
-		if (strcmp(e->task, task_id) == 0) {
-			*ep = e->next;
-			free(e);
-			m->nsbs--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
 /* "slave(1)@10.0.0.1:5051" -> "http://10.0.0.1:5051" (the master's scheme). */
 static int
 agent_url(struct mesos *m, json_t *slave, char *out, size_t n)
@@ -429,7 +793,7 @@ static struct agent *
 agent_get(struct mesos *m, const char *id, const char *url)
 {
 	struct http_client_opts ho = { 0 };
-	struct agent *a;
+	struct agent *a, *b;
 
 	pthread_mutex_lock(&m->lock);
 	for (a = m->agents; a; a = a->next)
@@ -449,7 +813,9 @@ agent_get(struct mesos *m, const char *id, const char *url)
 	ho.insecure = m->opts.insecure;
 	ho.max_body = 256u << 20;
 	a->http = http_client_new(&ho);
-	a->state = snapcache_new(&agent_ops, a, m->opts.ttl_ms, m->opts.timeout_ms);
+	/* No TTL: a task's directory never changes; a task not in the
+	 * index makes mesos_sandbox() read the state again. */
+	a->state = snapcache_new(&agent_ops, a, INT_MAX, m->opts.timeout_ms);
 	if (a->http == NULL || a->state == NULL || snapcache_start(a->state) != 0) {
 		snapcache_free(a->state);
 		http_client_free(a->http);
@@ -457,10 +823,30 @@ agent_get(struct mesos *m, const char *id, const char *url)
 		return NULL;
 	}
 	pthread_mutex_lock(&m->lock);
-	a->next = m->agents;
-	m->agents = a;
+	/* Two threads may have made one: keep the first. */
+	for (b = m->agents; b; b = b->next)
+		if (strcmp(b->id, id) == 0 && strcmp(b->url, url) == 0)
+			break;
+	if (b == NULL) {
+		a->next = m->agents;
+		m->agents = a;
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (b) {
+		snapcache_free(a->state);
+		http_client_free(a->http);
+		free(a);
+		a = b;
+	}
 	return a;
+}
+
+struct http_client *
+mesos_agent_http(struct mesos *m, const struct mesos_sandbox *sb)
+{
+	struct agent *a = agent_get(m, sb->agent_id, sb->agent_url);
+
+	return a ? a->http : NULL;
 }
 
 static json_t *
@@ -478,55 +864,97 @@ find_slave(json_t *slaves, const char *id)
 	return NULL;
 }
 
+/*
+ * Read an agent's state again for a task its index lacks, and wait for
+ * that index; *r (held) is replaced by it.  The refresh is soft: other
+ * callers keep resolving their tasks from the index they have while the
+ * agent answers (40 MB at 25,000 executors take seconds), and only this
+ * one waits, looking for the new index every REREAD_POLL_MS.
+ */
+#define REREAD_POLL_MS	20
+
 static int
-has_task(json_t *list, const char *task)
+agent_reread(struct agent *a, struct snapref **r, int64_t deadline,
+    struct buf *msg)
 {
-	json_t *t;
-	size_t i;
+	struct snapcache_info si;
+	struct timespec ts = { 0, REREAD_POLL_MS * 1000000L };
+	uint64_t gen = (*r)->gen, failures;
+	int rc;
 
-	json_array_foreach(list, i, t) {
-		const char *id = json_string_value(json_object_get(t, "id"));
-
-		if (id && strcmp(id, task) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The directory of task in an agent's state, for framework fw. */
-static const char *
-find_directory(json_t *state, const char *fw, const char *task)
-{
-	static const char *const fwlists[] = { "frameworks", "completed_frameworks" };
-	static const char *const exlists[] = { "executors", "completed_executors" };
-	json_t *f, *e;
-	size_t i, j, k, l;
-
-	for (i = 0; i < 2; i++) {
-		json_array_foreach(json_object_get(state, fwlists[i]), j, f) {
-			const char *fid = json_string_value(json_object_get(f, "id"));
-
-			if (fid == NULL || (fw && *fw && strcmp(fid, fw) != 0))
-				continue;
-			for (k = 0; k < 2; k++) {
-				json_array_foreach(json_object_get(f, exlists[k]), l, e) {
-					const char *eid = json_string_value(
-					    json_object_get(e, "id"));
-					const char *dir = json_string_value(
-					    json_object_get(e, "directory"));
-
-					if (dir == NULL || *dir != '/')
-						continue;
-					if ((eid && strcmp(eid, task) == 0) ||
-					    has_task(json_object_get(e, "tasks"), task) ||
-					    has_task(json_object_get(e, "completed_tasks"), task) ||
-					    has_task(json_object_get(e, "queued_tasks"), task))
-						return dir;
-				}
-			}
+	snapcache_info(a->state, &si);
+	failures = si.failures;
+	snapcache_put(a->state, *r);
+	*r = NULL;
+	snapcache_invalidate(a->state, SC_EAGER);
+	for (;;) {
+		if (now_ms() >= deadline) {
+			buf_printf(msg, "mesos: agent %s: no state within the "
+			    "deadline", a->id);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+		if ((rc = snapcache_get(a->state, 1, deadline, r, msg)) != 0)
+			return rc;
+		if ((*r)->gen != gen)
+			return 0;
+		snapcache_put(a->state, *r);
+		*r = NULL;
+		snapcache_info(a->state, &si);
+		if (si.failures != failures) {
+			buf_printf(msg, "mesos: agent %s: %s", a->id, si.last_msg);
+			return si.last_err ? si.last_err : -EIO;
 		}
 	}
-	return NULL;
+}
+
+/* Mesos 1.5 or later: "1.5.0", "1.11.0-rc1". */
+static int
+has_virtual_paths(json_t *slave)
+{
+	const char *v = json_string_value(json_object_get(slave, "version"));
+	int major = 0, minor = 0;
+
+	if (v == NULL || sscanf(v, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major > 1 || (major == 1 && minor >= 5);
+}
+
+/* The sandbox of task on agent a from a's index (its real directory). */
+static int
+from_index(struct agent *a, const char *framework_id, const char *task_id,
+    int may_block, int64_t deadline, int64_t miss_ms,
+    struct mesos_sandbox *out, struct buf *msg)
+{
+	struct snapref *r = NULL;
+	const char *dir;
+	int rc;
+
+	/* A task newer than the index needs a re-read. */
+	if ((rc = snapcache_get(a->state, may_block, deadline, &r, msg)) != 0)
+		return rc;
+	dir = sbindex_find(r->data, framework_id, task_id);
+	if (dir == NULL && now_ms() - r->fetched_ms >= miss_ms) {
+		if (!may_block) {
+			snapcache_put(a->state, r);
+			return -E_WOULDBLOCK;
+		}
+		rc = agent_reread(a, &r, deadline, msg);
+		if (rc != 0)
+			return rc;
+		dir = sbindex_find(r->data, framework_id, task_id);
+	}
+	if (dir == NULL) {
+		snapcache_put(a->state, r);
+		buf_reset(msg);
+		buf_printf(msg, "mesos: agent %s has no sandbox for task %s",
+		    a->id, task_id);
+		return -ENOENT;
+	}
+	snprintf(out->dir, sizeof(out->dir), "%s", dir);
+	out->virt = 0;
+	snapcache_put(a->state, r);
+	return 0;
 }
 
 int
@@ -537,11 +965,8 @@ mesos_sandbox(struct mesos *m, const char *framework_id, const char *agent_id,
 	struct snapref *r = NULL;
 	struct agent *a;
 	char url[256];
-	const char *dir;
-	int rc, attempt;
+	int rc, attempt, virt = 0;
 
-	if (cache_get(m, task_id, agent_id, out))
-		return 0;
 	if (!mesos_has_master(m)) {
 		buf_addstr(msg, "mesos: no master known: give --mesos URL (Marathon "
 		    "has not reported its Mesos leader)");
@@ -558,6 +983,7 @@ mesos_sandbox(struct mesos *m, const char *framework_id, const char *agent_id,
 		json_t *s = find_slave(r->data, agent_id);
 
 		rc = s ? agent_url(m, s, url, sizeof(url)) : -ENOENT;
+		virt = s && has_virtual_paths(s);
 		snapcache_put(m->slaves, r);
 		if (rc == 0)
 			break;
@@ -570,322 +996,57 @@ mesos_sandbox(struct mesos *m, const char *framework_id, const char *agent_id,
 	}
 	if ((a = agent_get(m, agent_id, url)) == NULL)
 		return -ENOMEM;
-	/* The directory; a task newer than the cached state needs a re-read. */
-	for (attempt = 0;; attempt++) {
-		if ((rc = snapcache_get(a->state, may_block, deadline, &r, msg)) != 0)
-			return rc;
-		dir = find_directory(r->data, framework_id, task_id);
-		if (dir) {
-			memset(out, 0, sizeof(*out));
-			snprintf(out->agent_id, sizeof(out->agent_id), "%s", agent_id);
-			snprintf(out->agent_url, sizeof(out->agent_url), "%s", url);
-			snprintf(out->dir, sizeof(out->dir), "%s", dir);
-			snapcache_put(a->state, r);
-			cache_put(m, task_id, out);
-			return 0;
-		}
-		snapcache_put(a->state, r);
-		if (attempt == 1 || !may_block) {
-			buf_printf(msg, "mesos: agent %s has no sandbox for task %s",
-			    agent_id, task_id);
-			return may_block ? -ENOENT : -E_WOULDBLOCK;
-		}
-		snapcache_invalidate(a->state, SC_HARD | SC_EAGER);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->agent_id, sizeof(out->agent_id), "%s", agent_id);
+	snprintf(out->agent_url, sizeof(out->agent_url), "%s", url);
+	snprintf(out->framework_id, sizeof(out->framework_id), "%s",
+	    framework_id ? framework_id : "");
+	snprintf(out->task_id, sizeof(out->task_id), "%s", task_id);
+	/* A Marathon app task is its own executor: its virtual path needs no
+	 * state (40 MB at 25,000 executors) read at all. */
+	if (virt && !a->no_virtual && out->framework_id[0] &&
+	    strlen(task_id) < sizeof(out->task_id) && strchr(task_id, '/') == NULL) {
+		snprintf(out->dir, sizeof(out->dir),
+		    "/frameworks/%s/executors/%s/runs/latest", framework_id, task_id);
+		out->virt = 1;
+		return 0;
 	}
+	return from_index(a, framework_id, task_id, may_block, deadline,
+	    AGENT_MISS_MS, out, msg);
 }
 
-/* ---- files ------------------------------------------------------------ */
-
-static struct http_client *
-agent_client(struct mesos *m, const struct mesos_sandbox *sb)
+int
+mesos_real_sandbox(struct mesos *m, const struct mesos_sandbox *sb,
+    int64_t deadline, struct mesos_sandbox *real, struct buf *msg)
 {
 	struct agent *a = agent_get(m, sb->agent_id, sb->agent_url);
 
-	return a ? a->http : NULL;
-}
-
-static int
-file_path(struct buf *q, const char *what, const struct mesos_sandbox *sb,
-    const char *rel)
-{
-	struct buf p = BUF_INIT(8192);
-	int rc;
-
-	buf_addstr(&p, sb->dir);
-	if (rel && *rel) {
-		buf_addch(&p, '/');
-		buf_addstr(&p, rel);
-	}
-	buf_printf(q, "/files/%s?path=", what);
-	http_escape(q, buf_str(&p));
-	rc = p.err ? p.err : q->err;
-	buf_free(&p);
-	return rc;
-}
-
-/* Count a sandbox file request; a failure's words are kept for
- * .archonfs/status, since a failed read has no .error of its own. */
-static void
-count(struct mesos *m, int failed, const struct buf *msg)
-{
-	pthread_mutex_lock(&m->lock);
-	m->file_reads++;
-	if (failed) {
-		m->file_errors++;
-		snprintf(m->file_error, sizeof(m->file_error), "%s",
-		    msg && msg->len ? msg->data : "unknown error");
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-/* One /files/read; *n bytes into out. */
-static int
-read_once(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
-    int64_t off, size_t len, char *out, size_t *n, int64_t *roff,
-    int64_t deadline, const volatile int *cancel, struct buf *msg)
-{
-	struct http_client *c = agent_client(m, sb);
-	struct http_req rq = { 0 };
-	struct buf q = BUF_INIT(16384);
-	struct http_resp rs;
-	int rc;
-
-	if (c == NULL)
+	if (a == NULL)
 		return -ENOMEM;
-	http_resp_init(&rs);
-	if ((rc = file_path(&q, "read", sb, rel)) != 0)
-		goto out;
-	if (off < 0)
-		buf_addstr(&q, "&offset=-1");
-	else
-		buf_printf(&q, "&offset=%lld&length=%zu", (long long)off, len);
-	rq.method = "GET";
-	rq.path = q.data;
-	rq.deadline = deadline;
-	rq.cancel = cancel;
-	rq.idempotent = 1;
-	/* 64 KiB of data, JSON-escaped, is at most 6 times that. */
-	rq.max_body = 6 * READ_CAP + 4096;
-	if ((rc = http_do(c, &rq, &rs, msg)) != 0)
-		goto out;
-	if (rs.status != 200) {
-		if (rs.status == 400 && strstr(buf_str(&rs.body), "directory"))
-			rc = -EISDIR;
-		else if (rs.status == 404)
-			rc = -ENOENT;
-		else if ((rc = -http_status_errno(rs.status)) == 0)
-			rc = -EIO;
-		buf_reset(msg);
-		buf_printf(msg, "mesos agent %s: /files/read %s%s%s: HTTP %ld%s",
-		    sb->agent_id, sb->dir, rel && *rel ? "/" : "", rel ? rel : "",
-		    rs.status, rs.status == 404 ? " (the sandbox is gone)" : "");
-		goto out;
-	}
-	rc = mesos_parse_read(buf_str(&rs.body), rs.body.len, out, len, n, roff);
-	if (rc != 0) {
-		buf_reset(msg);
-		buf_printf(msg, "mesos agent %s: /files/read %s%s%s: unreadable "
-		    "reply (not {\"data\": string, \"offset\": number}, or more "
-		    "data than asked)", sb->agent_id, sb->dir, rel && *rel ? "/" : "",
-		    rel ? rel : "");
-	}
-out:
-	count(m, rc != 0, msg);
-	http_resp_free(&rs);
-	buf_free(&q);
-	return rc;
+	*real = *sb;
+	/* Mostly a sandbox Mesos removed, which no re-read finds: the state
+	 * is read again for it at most once per TTL. */
+	return from_index(a, sb->framework_id, sb->task_id, 1, deadline,
+	    m->opts.ttl_ms > AGENT_MISS_MS ? m->opts.ttl_ms : AGENT_MISS_MS,
+	    real, msg);
 }
 
 int
-mesos_size(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
-    int64_t deadline, const volatile int *cancel, off_t *size, struct buf *msg)
+mesos_virtual_ok(struct mesos *m, const struct mesos_sandbox *sb)
 {
-	int64_t roff = 0;
-	size_t n = 0;
-	char none[1];
-	int rc;
+	struct agent *a = agent_get(m, sb->agent_id, sb->agent_url);
 
-	rc = read_once(m, sb, rel, -1, 0, none, &n, &roff, deadline, cancel, msg);
-	if (rc == 0) {
-		if (roff < 0) {
-			buf_addstr(msg, "mesos: negative size in a size probe");
-			return -EIO;
-		}
-		*size = (off_t)roff;
-	}
-	return rc;
+	return a && !a->no_virtual;
 }
 
-ssize_t
-mesos_read(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
-    char *buf, size_t len, off_t off, int64_t deadline,
-    const volatile int *cancel, struct buf *msg)
+void
+mesos_no_virtual(struct mesos *m, const struct mesos_sandbox *sb)
 {
-	size_t got = 0, n, want;
-	int64_t roff;
-	int rc;
+	struct agent *a = agent_get(m, sb->agent_id, sb->agent_url);
 
-	/* The agent returns at most 64 KiB a call: loop until len or EOF. */
-	while (got < len) {
-		want = len - got > READ_CAP ? READ_CAP : len - got;
-		n = 0;
-		rc = read_once(m, sb, rel, (int64_t)off + (int64_t)got, want,
-		    buf + got, &n, &roff, deadline, cancel, msg);
-		if (rc != 0)
-			return got ? (ssize_t)got : rc;
-		if (n == 0)
-			break;
-		got += n;
-	}
-	return (ssize_t)got;
-}
-
-/* A JSON number (times scale) as an int64; 0 when it is none or does
- * not fit (1e300 from a broken agent: converting it is undefined). */
-static int64_t
-json_int64(json_t *v, double scale)
-{
-	double d;
-
-	if (json_is_integer(v) && scale == 1)
-		return (int64_t)json_integer_value(v);
-	if (!json_is_number(v))
-		return 0;
-	d = json_number_value(v) * scale;
-	return d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
-}
-
-/* "drwxr-xr-x" -> 0755 */
-static mode_t
-mode_bits(const char *s)
-{
-	static const mode_t bits[9] = { 0400, 0200, 0100, 040, 020, 010, 04, 02, 01 };
-	mode_t m = 0;
-	int i;
-
-	if (s == NULL || strlen(s) < 10)
-		return 0444;
-	for (i = 0; i < 9; i++)
-		if (s[i + 1] != '-')
-			m |= bits[i];
-	return m;
-}
-
-int
-mesos_browse(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
-    int64_t deadline, const volatile int *cancel,
-    int (*fn)(void *arg, const struct mesos_entry *e), void *arg,
-    struct buf *msg)
-{
-	struct http_client *c = agent_client(m, sb);
-	struct buf q = BUF_INIT(16384);
-	json_t *root = NULL, *e;
-	size_t i;
-	int rc;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if ((rc = file_path(&q, "browse", sb, rel)) != 0)
-		goto out;
-	rc = get_json(m, c, q.data, deadline, cancel, &root, msg);
-	count(m, rc != 0, msg);
-	if (rc != 0)
-		goto out;
-	if (!json_is_array(root)) {
-		buf_addstr(msg, "mesos: /files/browse: not an array");
-		rc = -EIO;
-		goto out;
-	}
-	json_array_foreach(root, i, e) {
-		const char *path = json_string_value(json_object_get(e, "path"));
-		const char *mode = json_string_value(json_object_get(e, "mode"));
-		const char *slash, *name;
-		struct mesos_entry me;
-
-		if (path == NULL || mode == NULL)
-			continue;
-		slash = strrchr(path, '/');
-		name = slash ? slash + 1 : path;
-		if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-		    strlen(name) > 255)
-			continue;
-		memset(&me, 0, sizeof(me));
-		me.name = name;
-		me.is_dir = mode[0] == 'd';
-		me.mode = mode_bits(mode);
-		me.size = (off_t)json_int64(json_object_get(e, "size"), 1);
-		if (me.size < 0)
-			me.size = 0;
-		me.mtime_ms = json_int64(json_object_get(e, "mtime"), 1000);
-		if ((rc = fn(arg, &me)) != 0)
-			goto out;
-	}
-out:
-	json_decref(root);
-	buf_free(&q);
-	return rc;
-}
-
-/* ---- finished tasks ------------------------------------------------------ */
-
-/* A finished task's id becomes a name in completed/ (name_usable(), as
- * Marathon's task ids do), or the kernel refuses the listing. */
-
-static int
-terminal(const char *state)
-{
-	static const char *const live[] = {
-		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-		if (strcmp(state, live[i]) == 0)
-			return 0;
-	return 1;
-}
-
-int
-mesos_finished(struct mesos *m, const char *framework_id, const char *prefix,
-    int may_block, int64_t deadline,
-    int (*fn)(void *arg, const struct mesos_task *t), void *arg,
-    struct buf *msg)
-{
-	struct snapref *r;
-	json_t *t, *st;
-	size_t i, n = strlen(prefix);
-	int rc, changed;
-
-	pthread_mutex_lock(&m->lock);
-	changed = strcmp(m->tasks_fw, framework_id) != 0;
-	if (changed)
-		snprintf(m->tasks_fw, sizeof(m->tasks_fw), "%s", framework_id);
-	pthread_mutex_unlock(&m->lock);
-	if (changed)
-		snapcache_invalidate(m->tasks, SC_HARD);
-	if ((rc = snapcache_get(m->tasks, may_block, deadline, &r, msg)) != 0)
-		return rc;
-	json_array_foreach(json_object_get(r->data, "tasks"), i, t) {
-		const char *id = json_string_value(json_object_get(t, "id"));
-		const char *state = json_string_value(json_object_get(t, "state"));
-		const char *fw = json_string_value(json_object_get(t, "framework_id"));
-		struct mesos_task mt;
-
-		if (!name_usable(id) || state == NULL || !terminal(state) ||
-		    strncmp(id, prefix, n) != 0 || (fw && strcmp(fw, framework_id)))
-			continue;
-		memset(&mt, 0, sizeof(mt));
-		mt.id = id;
-		mt.state = state;
-		mt.agent_id = json_string_value(json_object_get(t, "slave_id"));
-		st = json_array_get(json_object_get(t, "statuses"),
-		    json_array_size(json_object_get(t, "statuses")) - 1);
-		mt.time_ms = json_int64(json_object_get(st, "timestamp"), 1000);
-		if ((rc = fn(arg, &mt)) != 0)
-			break;
-	}
-	snapcache_put(m->tasks, r);
-	return rc;
+	/* .archonfs/status says so. */
+	if (a)
+		a->no_virtual = 1;
 }
 
 void
@@ -893,7 +1054,9 @@ mesos_status(struct mesos *m, struct buf *out)
 {
 	struct snapcache_info si;
 	struct http_stats hs;
+	struct snapref *r;
 	struct agent *a;
+	size_t indexed = 0;
 
 	if (!mesos_has_master(m)) {
 		buf_addstr(out, "mesos: no master known (give --mesos URL)\n");
@@ -911,214 +1074,24 @@ mesos_status(struct mesos *m, struct buf *out)
 	pthread_mutex_lock(&m->lock);
 	for (a = m->agents; a; a = a->next) {
 		http_stats_get(a->http, &hs);
-		buf_printf(out, "  agent %s: %s, %llu requests, %llu failed%s%s\n",
-		    a->id, hs.url, (unsigned long long)hs.requests,
-		    (unsigned long long)hs.failures, hs.failures ? ", last: " : "",
-		    hs.failures ? hs.last_error : "");
+		snapcache_info(a->state, &si);
+		if ((r = snapcache_peek(a->state)) != NULL) {
+			indexed += ((struct sbindex *)r->data)->n;
+			snapcache_put(a->state, r);
+		}
+		buf_printf(out, "  agent %s: %s, %llu requests, %llu failed, state "
+		    "read %llu times%s%s%s\n", a->id, hs.url,
+		    (unsigned long long)hs.requests,
+		    (unsigned long long)hs.failures,
+		    (unsigned long long)si.refreshes,
+		    a->no_virtual ? ", no virtual paths" : "",
+		    hs.failures ? ", last: " : "", hs.failures ? hs.last_error : "");
 	}
-	buf_printf(out, "  sandboxes: %zu resolved; file requests %llu (%llu "
-	    "failed)\n", m->nsbs, (unsigned long long)m->file_reads,
+	buf_printf(out, "  sandboxes: %zu ids indexed; file requests %llu (%llu "
+	    "failed)\n", indexed, (unsigned long long)m->file_reads,
 	    (unsigned long long)m->file_errors);
 	if (m->file_errors)
 		buf_printf(out, "  last_file_error: %s\n", m->file_error);
 	pthread_mutex_unlock(&m->lock);
-}
-
-/* ---- the lenient /files/read decoder ---------------------------------- */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-hex4(const char *p, const char *end, unsigned *v)
-{
-	int i, h;
-
-	if (end - p < 4)
-		return -1;
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		if ((h = hexval((unsigned char)p[i])) < 0)
-			return -1;
-		*v = *v << 4 | (unsigned)h;
-	}
-	return 0;
-}
-
-/* Append code point cp as UTF-8; -1 if out of room. */
-static int
-put_utf8(unsigned cp, char *out, size_t cap, size_t *n)
-{
-	char t[4];
-	size_t k;
-
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | cp >> 6);
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | cp >> 12);
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		t[0] = (char)(0xf0 | cp >> 18);
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
-	if (*n + k > cap)
-		return -1;
-	memcpy(out + *n, t, k);
-	*n += k;
-	return 0;
-}
-
-static const char *
-skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* Decode a string starting after its opening quote; out may be NULL. */
-static const char *
-decode_string(const char *p, const char *end, char *out, size_t cap, size_t *n)
-{
-	unsigned cp, lo;
-
-	*n = 0;
-	while (p < end && *p != '"') {
-		if (*p != '\\') {
-			/* Raw bytes pass through: Mesos does not re-encode. */
-			if (out) {
-				if (*n == cap)
-					return NULL;
-				out[*n] = *p;
-			}
-			(*n)++;
-			p++;
-			continue;
-		}
-		if (++p == end)
-			return NULL;
-		switch (*p) {
-		case '"': case '\\': case '/':
-			cp = (unsigned char)*p;
-			break;
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
-		case 'u':
-			if (hex4(p + 1, end, &cp) != 0)
-				return NULL;
-			p += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && end - p > 6 &&
-			    p[1] == '\\' && p[2] == 'u' && hex4(p + 3, end, &lo) == 0 &&
-			    lo >= 0xdc00 && lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			}
-			break;
-		default:
-			return NULL;
-		}
-		p++;
-		if (out) {
-			if (put_utf8(cp, out, cap, n) != 0)
-				return NULL;
-		} else {
-			*n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-		}
-	}
-	return p < end ? p + 1 : NULL;
-}
-
-int
-mesos_parse_read(const char *body, size_t len, char *out, size_t cap,
-    size_t *n, int64_t *offset)
-{
-	const char *p = body, *end = body + len, *key;
-	size_t klen, dn;
-	int have_data = 0, have_off = 0;
-	uint64_t u, d, lim;
-	int neg;
-
-	*n = 0;
-	p = skip_ws(p, end);
-	if (p == end || *p++ != '{')
-		return -EIO;
-	for (;;) {
-		p = skip_ws(p, end);
-		if (p < end && *p == '}')
-			break;
-		if (p == end || *p++ != '"')
-			return -EIO;
-		key = p;
-		if ((p = decode_string(p, end, NULL, 0, &klen)) == NULL)
-			return -EIO;
-		klen = (size_t)(p - 1 - key);
-		p = skip_ws(p, end);
-		if (p == end || *p++ != ':')
-			return -EIO;
-		p = skip_ws(p, end);
-		if (klen == 4 && memcmp(key, "data", 4) == 0) {
-			if (p == end || *p++ != '"')
-				return -EIO;
-			if ((p = decode_string(p, end, out, cap, &dn)) == NULL)
-				return -EIO;
-			*n = dn;
-			have_data = 1;
-		} else if (klen == 6 && memcmp(key, "offset", 6) == 0) {
-			neg = p < end && *p == '-';
-			if (neg)
-				p++;
-			if (p == end || *p < '0' || *p > '9')
-				return -EIO;
-			/* Exactly int64's range: -2^63 .. 2^63-1. */
-			lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-			for (u = 0; p < end && *p >= '0' && *p <= '9'; p++) {
-				d = (uint64_t)(*p - '0');
-				if (u > (lim - d) / 10)
-					return -EIO;
-				u = u * 10 + d;
-			}
-			*offset = !neg ? (int64_t)u : u ? -(int64_t)(u - 1) - 1 : 0;
-			have_off = 1;
-		} else {
-			/* Skip any other value: a string, a number, a literal. */
-			if (p < end && *p == '"') {
-				if ((p = decode_string(p + 1, end, NULL, 0, &dn)) == NULL)
-					return -EIO;
-			} else {
-				while (p < end && *p != ',' && *p != '}')
-					p++;
-			}
-		}
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p < end && *p == '}')
-			break;
-		return -EIO;
-	}
-	return have_data && have_off ? 0 : -EIO;
+	mesos_lcache_status(m, out);
 }

@@ -8,9 +8,11 @@
  *   apps/<app>/stdout, stderr                 every instance merged
  *
  * The Marathon task gives the agent id; Marathon's /v2/info gives the Mesos
- * framework id and, without --mesos, the Mesos leader.  Sizes and contents
- * are asked of the agent each time (they grow); resolved sandboxes are
- * cached by the backend.
+ * framework id and, without --mesos, the Mesos leader.  The backend keeps
+ * each agent's sandboxes and each directory's listing (for the TTL): a
+ * stat of a log nobody has open, a lookup and a listing are answered from
+ * that.  A log some process has open has its size asked of the agent at
+ * every stat (tail -f), and contents are always read from the agent.
  *
  * The merged log of an app exists while some process has it open, shared
  * by every open of it (fstat reaches FUSE without a file handle, so the
@@ -222,20 +224,68 @@ task_sandbox(struct nctx *c, struct mesos_sandbox *sb)
 	return sandbox(c, task, agent, sb);
 }
 
-/* A file request failed: a vanished sandbox may have moved. */
+/* A file request failed: a vanished sandbox drops what was kept of it. */
 static int
-file_error(struct nctx *c, int rc)
+file_error(const struct mesos_sandbox *sb, int rc)
 {
-	if (rc == -ENOENT && task_of(c))
-		mesos_forget(FS->mesos, task_of(c));
+	if (rc == -ENOENT)
+		mesos_forget(FS->mesos, sb);
 	return rc;
 }
 
 /* ---- one file of a sandbox (stdout, stderr, anything browsed) ----------- */
 
+/*
+ * A file open by someone, shared by every open of it and found by key
+ * ("TASK\nREL"): fstat reaches FUSE without a file handle (tail -f polls
+ * it each second), so a stat by path must tell an open file, whose size
+ * is asked of the agent every time, from one nobody reads, whose size may
+ * come from the kept listing of its directory.
+ */
+struct openlog {
+	struct shared	 sh;
+	pthread_mutex_t	 lock;		/* guards everything below */
+	struct mesos_sandbox sb;
+	int		 resolved;	/* sb is set */
+	off_t		 size;		/* what the last probe saw */
+	int64_t		 mtime_ms;	/* when it changed, as far as known */
+};
+
+static int
+openlog_init(struct shared *s)
+{
+	struct openlog *ol = (struct openlog *)s;
+
+	pthread_mutex_init(&ol->lock, NULL);
+	ol->size = -1;
+	return 0;
+}
+
+static void
+openlog_fini(struct shared *s)
+{
+	pthread_mutex_destroy(&((struct openlog *)s)->lock);
+}
+
+static struct registry openlogs = REGISTRY_INIT(struct openlog, openlog_init,
+    openlog_fini);
+
+static struct openlog *
+openlog_get(const struct nctx *c, const char *rel, int create)
+{
+	char key[1400];
+	const char *task = task_of(c);
+
+	if (task == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%s\n%s", task, rel);
+	return (struct openlog *)shared_get(&openlogs, key, create);
+}
+
 struct logfile {
 	struct mesos_sandbox sb;
 	char		 rel[1024];
+	struct openlog	*ol;
 };
 
 int
@@ -251,27 +301,79 @@ log_open(struct nctx *c, void **state)
 		return rc;
 	}
 	rel_of(c, lf->rel, sizeof(lf->rel));
+	if ((lf->ol = openlog_get(c, lf->rel, 1)) == NULL) {
+		free(lf);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&lf->ol->lock);
+	lf->ol->sb = lf->sb;
+	lf->ol->resolved = 1;
+	pthread_mutex_unlock(&lf->ol->lock);
 	*state = lf;
+	return 0;
+}
+
+/* The size of an open file: a probe every time.  The mtime stays what it
+ * was while the size does. */
+static int
+open_size(struct nctx *c, struct openlog *ol, const char *rel, off_t *size)
+{
+	struct mesos_sandbox sb;
+	int64_t mtime = 0;
+	int rc, resolved;
+
+	if (!c->may_block)
+		return -E_WOULDBLOCK;
+	pthread_mutex_lock(&ol->lock);
+	sb = ol->sb;
+	resolved = ol->resolved;
+	pthread_mutex_unlock(&ol->lock);
+	if (!resolved && (rc = task_sandbox(c, &sb)) != 0)
+		return rc;
+	rc = mesos_probe(FS->mesos, &sb, rel, c->deadline, &c->op->interrupted,
+	    size, &mtime, c->msg);
+	if (rc != 0)
+		return file_error(&sb, rc);
+	pthread_mutex_lock(&ol->lock);
+	if (mtime == 0)
+		mtime = ol->size == *size && ol->mtime_ms ? ol->mtime_ms :
+		    wall_ms() / 1000 * 1000;
+	ol->size = *size;
+	ol->mtime_ms = mtime;
+	pthread_mutex_unlock(&ol->lock);
+	c->mtime_ms = mtime;
 	return 0;
 }
 
 int
 log_size(struct nctx *c, void *state, off_t *size)
 {
-	struct logfile tmp, *lf = state;
+	struct logfile *lf = state;
+	struct mesos_sandbox sb;
+	struct mesos_entry e;
+	struct openlog *ol;
+	char rel[1024];
 	int rc;
 
-	if (lf == NULL) {
-		lf = &tmp;
-		if ((rc = task_sandbox(c, &lf->sb)) != 0)
-			return rc;
-		rel_of(c, lf->rel, sizeof(lf->rel));
+	if (lf)
+		return open_size(c, lf->ol, lf->rel, size);
+	rel_of(c, rel, sizeof(rel));
+	if ((ol = openlog_get(c, rel, 0)) != NULL) {
+		rc = open_size(c, ol, rel, size);
+		shared_put(&openlogs, &ol->sh);
+		return rc;
 	}
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
-	rc = mesos_size(FS->mesos, &lf->sb, lf->rel, c->deadline,
-	    &c->op->interrupted, size, c->msg);
-	return file_error(c, rc);
+	/* Nobody has it open: the listing of its directory, kept for the
+	 * TTL, has its size and mtime (one browse for every file of it). */
+	if ((rc = task_sandbox(c, &sb)) != 0)
+		return rc;
+	rc = mesos_stat(FS->mesos, &sb, rel, c->may_block, c->deadline,
+	    &c->op->interrupted, &e, c->msg);
+	if (rc != 0)
+		return rc;
+	*size = e.size;
+	c->mtime_ms = e.mtime_ms;
+	return 0;
 }
 
 ssize_t
@@ -284,56 +386,25 @@ log_read(struct nctx *c, void *state, char *buf, size_t len, off_t off)
 		return -E_WOULDBLOCK;
 	n = mesos_read(FS->mesos, &lf->sb, lf->rel, buf, len, off, c->deadline,
 	    &c->op->interrupted, c->msg);
-	return n < 0 ? file_error(c, (int)n) : n;
+	return n < 0 ? file_error(&lf->sb, (int)n) : n;
 }
 
 void
 log_close(void *state)
 {
-	free(state);
+	struct logfile *lf = state;
+
+	if (lf == NULL)
+		return;
+	shared_put(&openlogs, &lf->ol->sh);
+	free(lf);
 }
 
 /* ---- sandbox directories ------------------------------------------------ */
 
-struct browse {
-	struct nctx	*c;
-	struct dirfill	*fill;		/* listing */
-	const char	*want;		/* or looking for one name */
-	enum node_id	 row;
-	int		 found;
-};
-
+/* The listing of this sandbox directory (the caller puts it). */
 static int
-each_entry(void *arg, const struct mesos_entry *e)
-{
-	struct browse *b = arg;
-	enum node_id row = e->is_dir ? N_SANDBOX_DIR : N_SANDBOX_FILE;
-	struct stat st;
-
-	if (b->want) {
-		if (strcmp(e->name, b->want) != 0)
-			return 0;
-		b->row = row;
-		b->found = 1;
-		return 1;
-	}
-	/* The listing has the attributes: no size probe per file. */
-	memset(&st, 0, sizeof(st));
-	st.st_mode = (e->is_dir ? S_IFDIR : S_IFREG) | (e->mode & 0555);
-	st.st_nlink = e->is_dir ? 2 : 1;
-	st.st_size = e->size;
-	st.st_uid = FS->uid;
-	st.st_gid = FS->gid;
-	st.st_blksize = 4096;
-	st.st_blocks = (st.st_size + 511) / 512;
-	st.st_mtim.tv_sec = e->mtime_ms / 1000;
-	st.st_mtim.tv_nsec = (e->mtime_ms % 1000) * 1000000L;
-	st.st_ctim = st.st_atim = st.st_mtim;
-	return dirfill_add_attr(b->fill, e->name, row, NULL, &st);
-}
-
-static int
-browse(struct nctx *c, struct browse *b)
+listing(struct nctx *c, const struct mesos_dir **d)
 {
 	struct mesos_sandbox sb;
 	char rel[1024];
@@ -341,35 +412,59 @@ browse(struct nctx *c, struct browse *b)
 
 	if ((rc = task_sandbox(c, &sb)) != 0)
 		return rc;
-	if (!c->may_block)
-		return -E_WOULDBLOCK;
 	rel_of(c, rel, sizeof(rel));
-	rc = mesos_browse(FS->mesos, &sb, rel, c->deadline, &c->op->interrupted,
-	    each_entry, b, c->msg);
-	return file_error(c, rc < 0 ? rc : 0);
+	return mesos_list(FS->mesos, &sb, rel, c->may_block, c->deadline,
+	    &c->op->interrupted, d, c->msg);
 }
 
 int
 sandbox_list(struct nctx *c, struct dirfill *f)
 {
-	struct browse b = { c, f, NULL, 0, 0 };
+	const struct mesos_dir *d;
+	const struct mesos_entry *e;
+	struct stat st;
+	size_t i;
+	int rc;
 
-	return browse(c, &b);
+	if ((rc = listing(c, &d)) != 0)
+		return rc;
+	for (i = 0; i < d->n && rc == 0; i++) {
+		e = &d->e[i];
+		/* The listing has the attributes: no size probe per file. */
+		memset(&st, 0, sizeof(st));
+		st.st_mode = (e->is_dir ? S_IFDIR : S_IFREG) | (e->mode & 0555);
+		st.st_nlink = e->is_dir ? 2 : 1;
+		st.st_size = e->size;
+		st.st_uid = FS->uid;
+		st.st_gid = FS->gid;
+		st.st_blksize = 4096;
+		st.st_blocks = (st.st_size + 511) / 512;
+		st.st_mtim.tv_sec = e->mtime_ms / 1000;
+		st.st_mtim.tv_nsec = (e->mtime_ms % 1000) * 1000000L;
+		st.st_ctim = st.st_atim = st.st_mtim;
+		rc = dirfill_add_attr(f, e->name, e->is_dir ? N_SANDBOX_DIR :
+		    N_SANDBOX_FILE, NULL, &st);
+	}
+	mesos_dir_put(FS->mesos, d);
+	return rc < 0 ? rc : 0;
 }
 
 int
 sandbox_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 {
-	struct browse b = { c, NULL, name, 0, 0 };
+	const struct mesos_dir *d;
+	const struct mesos_entry *e;
 	int rc;
 
 	(void)arg;
-	if ((rc = browse(c, &b)) != 0)
+	if ((rc = listing(c, &d)) != 0)
 		return rc;
-	if (!b.found)
-		return -ENOENT;
-	*row = b.row;
-	return 0;
+	if ((e = mesos_dir_find(d, name)) != NULL)
+		*row = e->is_dir ? N_SANDBOX_DIR : N_SANDBOX_FILE;
+	else
+		rc = -ENOENT;
+	mesos_dir_put(FS->mesos, d);
+	return rc;
 }
 
 /* ---- finished tasks ------------------------------------------------------ */
@@ -441,6 +536,8 @@ struct follow {
 	size_t		 n, alloc;
 	int		 started;
 	int64_t		 last_ms;
+	uint64_t	 size;		/* merged so far, at the last stat */
+	int64_t		 grew_wall_ms;	/* when that changed: its mtime */
 };
 
 struct tasklist {
@@ -644,14 +741,21 @@ merged_size(struct nctx *c, void *state, off_t *size)
 	int rc;
 
 	/* fstat comes without a file handle: find the open one, if any.
-	 * When nothing has it open, nothing is merged: size 0. */
+	 * When nothing has it open, nothing is merged: size 0, unchanged
+	 * since the mount (a stat that said "now" would never be cached). */
 	if (f == NULL && (f = follow_get(c, 0)) == NULL) {
 		*size = 0;
+		c->mtime_ms = FS->start_wall_ms;
 		return 0;
 	}
 	pthread_mutex_lock(&f->lock);
 	rc = update(c, f);
 	*size = (off_t)logmerge_size(f->lm);
+	if (f->grew_wall_ms == 0 || f->size != (uint64_t)*size) {
+		f->size = (uint64_t)*size;
+		f->grew_wall_ms = wall_ms();
+	}
+	c->mtime_ms = f->grew_wall_ms;
 	pthread_mutex_unlock(&f->lock);
 	if (f != state)
 		follow_put(f);

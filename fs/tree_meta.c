@@ -204,6 +204,8 @@ meta_refresh_write(struct nctx *c, const char *p, size_t n)
 		marathon_invalidate(FS->marathon);
 	if (FS->kafka)
 		kafka_invalidate(FS->kafka);
+	if (FS->mesos)
+		mesos_invalidate(FS->mesos);
 	itab_walk(inval_all, NULL);
 	buf_addstr(&c->op->audit, "refresh: every cache dropped");
 	return 0;

@@ -5,7 +5,8 @@
  *	head: "FRAMEWORK-ID AGENT-ID TASK-ID"
  *	replies, in request order:
  *	  GET /master/slaves		(again if the agent is not in it)
- *	  GET /slave(1)/state		(again if the task is not in it)
+ *	  GET /slave(1)/state		(only for an agent older than 1.5,
+ *					 or after a 404 at the virtual path)
  *	  GET /files/browse		the sandbox listing
  *	  GET /files/read		a size probe of stdout
  *	  GET /files/read ...		reads of stdout until EOF (64 KiB each)
@@ -116,7 +117,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		got = mesos_read(m, &sb, "stdout", rbuf, READ_LEN, 0,
 		    FUZZ_DEADLINE, NULL, &msg);
 		CHECK(got <= READ_LEN, "read %zd of %d", got, READ_LEN);
-		mesos_forget(m, task);
+		mesos_forget(m, &sb);
 	} else {
 		CHECK(rc < 0 && rc != -E_WOULDBLOCK, "mesos_sandbox: %d", rc);
 		CHECK(msg.len > 0, "a failed resolution has no words");

@@ -1,0 +1,110 @@
+/*
+ * mesos_int.h: what mesos.c (master, agents, sandbox resolution) and
+ * mesos_files.c (sandbox files: reads, probes, the browse cache) share.
+ * Not for the FUSE layer (it includes jansson).
+ */
+#ifndef ARCHONFS_MESOS_INT_H
+#define ARCHONFS_MESOS_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "http.h"
+#include "mesos.h"
+#include "snapcache.h"
+
+#define RETIRED_MAX	16
+/*
+ * The browse cache's bound.  A whole-tree `ls -lR` at 100,000 tasks lists
+ * 200,000 sandbox directories; keeping them all for the TTL would grow
+ * with the cluster, and a listing is used within milliseconds of being
+ * fetched (the task directory, then sandbox/, then its subdirectories).
+ * A sandbox root of 3 entries with its key costs some 750 bytes, so
+ * 16 MiB holds some 22,000 listings: listing again a subtree of 10,000
+ * tasks (two directories each) within the TTL costs nothing, and a bigger
+ * walk streams through the cache, least recently used first out.
+ */
+#define LIST_BYTES_MAX	(16u << 20)
+#define LIST_BUCKETS	16384	/* hash chains; a power of two */
+
+/* One dir listing, read-only once made, refcounted. */
+struct dirdata {
+	struct mesos_dir pub;		/* first: the caller's view */
+	int		 refs;		/* guarded by the browse cache's lock */
+	size_t		 bytes;		/* what it costs, for the bound */
+	int64_t		 fetched_ms;	/* now_ms() when the agent answered */
+	/* entries, then their names, follow in the same allocation */
+};
+
+/* A place in the browse cache for one (agent, path). */
+struct lslot {
+	struct lslot	*hnext;		/* hash chain */
+	struct lslot	*prev, *next;	/* LRU list, most recent first */
+	uint64_t	 hash;
+	struct dirdata	*d;		/* the listing, or NULL */
+	int		 busy;		/* a browse of it is running */
+	int		 linked;	/* in the table (else only held) */
+	int		 refs;		/* callers holding the slot */
+	uint64_t	 seq;		/* browses completed */
+	int		 err;		/* of the last one: 0 or -errno */
+	char		 errmsg[256];
+	char		 key[];		/* "AGENT-ID\nPATH" */
+};
+
+/* All fields guarded by lock. */
+struct lcache {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 done;		/* a browse completed */
+	struct lslot	*buckets[LIST_BUCKETS];
+	struct lslot	*head, *tail;	/* LRU */
+	size_t		 nslots;
+	size_t		 bytes;		/* slots and the listings they keep */
+	uint64_t	 gen;		/* bumped by mesos_invalidate() */
+	uint64_t	 hits, browses, waits, evictions;
+};
+
+struct mesos {
+	struct mesos_opts opts;
+	volatile int	 stopping;
+	pthread_mutex_t	 lock;
+	char		 master[512];		/* guarded by lock */
+	struct http_client *master_http;	/* guarded by lock */
+	struct http_client *retired[RETIRED_MAX];	/* guarded by lock */
+	int		 nretired;		/* guarded by lock */
+	char		 tasks_fw[128];		/* guarded by lock */
+	struct snapcache *slaves;		/* json_t *: /master/slaves */
+	struct snapcache *tasks;		/* struct finished *: /master/tasks */
+	struct agent	*agents;		/* guarded by lock */
+	uint64_t	 file_reads;		/* guarded by lock */
+	uint64_t	 file_errors;		/* guarded by lock */
+	char		 file_error[1024];	/* guarded by lock: the last, in words */
+	int		 started;
+	/* One agent state parsed at a time: jansson holds several times
+	 * the 40 MB of a big agent's state while it is parsed. */
+	pthread_mutex_t	 parse_lock;
+	struct lcache	 lc;
+};
+
+/* mesos.c */
+int	 mesos_get_json(struct http_client *c, const char *path,
+	    int64_t deadline, const volatile int *cancel, json_t **out,
+	    struct buf *msg);
+int64_t	 mesos_json_int64(json_t *v, double scale);
+/* The client of a sandbox's agent (NULL: out of memory). */
+struct http_client *mesos_agent_http(struct mesos *m,
+	    const struct mesos_sandbox *sb);
+/* A virtual sandbox the agent answered 404 for: its real directory from
+ * the agent's index (blocking), in *real.  -ENOENT when not there. */
+int	 mesos_real_sandbox(struct mesos *m, const struct mesos_sandbox *sb,
+	    int64_t deadline, struct mesos_sandbox *real, struct buf *msg);
+/* The real directory worked where the virtual path did not: resolve this
+ * agent's sandboxes by its index from now on. */
+void	 mesos_no_virtual(struct mesos *m, const struct mesos_sandbox *sb);
+int	 mesos_virtual_ok(struct mesos *m, const struct mesos_sandbox *sb);
+
+/* mesos_files.c */
+void	 mesos_lcache_init(struct lcache *lc);
+void	 mesos_lcache_fini(struct lcache *lc);
+void	 mesos_lcache_status(struct mesos *m, struct buf *out);
+
+#endif

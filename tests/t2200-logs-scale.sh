@@ -1,0 +1,145 @@
+#!/bin/bash
+# t2200: what logs and sandboxes cost the agents.  A cold `ls -lR` of an
+# app costs one /files/browse per sandbox directory, no size probe and no
+# agent state (the sandboxes are the agents' virtual paths); the
+# same listing within the TTL costs no request at all and shows the same
+# sizes and mtimes (the agent's, not "now"); concurrent lookups in one
+# sandbox share one browse; an open file still sees every byte with a
+# TTL of a minute; a sandbox that vanished is not shown from the cache.
+. "$(dirname "$0")/lib.sh"
+
+start_cluster --synthetic-apps 2 --synthetic-tasks 6 --mesos-agents 2
+emu_knobs '{"log_lines_per_second": 0}'
+mount_archonfs --marathon "$ARCHONFS_MARATHON" -o ttl=60
+
+APP=/synth/g00/app0000
+A=$MNT/apps$APP
+emu "/v2/apps$APP" | jq -r '.app.tasks[].id' | sort >$TRASH/tasks
+T=$(head -n 1 $TRASH/tasks)
+
+# What the master and agents were asked, by route ("/files/browse"), and
+# how many browses asked for a path containing $1 (task ids are kept as
+# they are in the query: Marathon's are unreserved characters).
+mesos_reset() { emu /_emu/mesos/requests -X DELETE >/dev/null; }
+mesos_count() {
+	emu /_emu/mesos/stats | jq --arg r "$1" \
+		'[.by_route | to_entries[] | select(.key | endswith(" " + $r)) | .value] | add // 0'
+}
+mesos_total() { emu /_emu/mesos/stats | jq .total; }
+browses_of() {
+	emu /_emu/mesos/requests | jq --arg t "$1" \
+		'[.[] | select(.path == "/files/browse" and (.query | contains($t)))] | length'
+}
+refresh() { echo >$MNT/.archonfs/refresh; }
+
+sandbox_dir() {
+	local url
+	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
+		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
+			'[.frameworks[], .completed_frameworks[]?] | .[] |
+			 (.executors + .completed_executors)[] | select(.id == $t) | .directory'
+	done | head -n 1
+}
+
+append() {
+	emu /_emu/tasks/log -X POST -H 'Content-Type: application/json' \
+		-d "$(jq -cn --arg t "$1" --arg s "$2" --arg x "$3" '{taskId: $t, stream: $s, append: $x}')" >/dev/null
+}
+
+test_expect_success 'a cold ls -lR of an app: one browse per sandbox directory, no probe' '
+	want=0 &&
+	for t in $(cat $TRASH/tasks); do
+		D=$(sandbox_dir $t) && test -d "$D" &&
+		want=$((want + 1 + $(find "$D" -mindepth 1 -type d | wc -l)))
+	done &&
+	mesos_reset &&
+	ls -lR --time-style=full-iso $A >$TRASH/ls1 &&
+	echo "# $(wc -l <$TRASH/tasks) tasks: $(mesos_count /files/browse) browses (want $want), $(mesos_count /files/read) reads, $(mesos_count "/slave(1)/state") agent states, $(mesos_total) requests" &&
+	check_eq $want "$(mesos_count /files/browse)" "browses" &&
+	check_eq 0 "$(mesos_count /files/read)" "size probes" &&
+	check_eq 0 "$(mesos_count "/slave(1)/state")" "agent states (Mesos 1.11 agents: virtual paths)" &&
+	test "$(mesos_count /master/tasks)" -le 1 &&
+	grep -q "stdout" $TRASH/ls1
+'
+
+test_expect_success 'the same ls -lR within the TTL: no request, the same sizes and times' '
+	mesos_reset && sleep 1.1 &&
+	ls -lR --time-style=full-iso $A >$TRASH/ls2 &&
+	check_eq 0 "$(mesos_total)" "Mesos requests" &&
+	diff $TRASH/ls1 $TRASH/ls2
+'
+
+test_expect_success 'a log'"'"'s mtime is the agent'"'"'s, the same at every stat' '
+	D=$(sandbox_dir $T) &&
+	refresh && m1=$(stat -c %Y $A/tasks/$T/stdout) &&
+	sleep 1.1 &&
+	refresh && m2=$(stat -c %Y $A/tasks/$T/stdout) &&
+	m3=$(stat -c %Y $A/tasks/$T/sandbox/stdout) &&
+	check_eq "$(stat -c %Y "$D/stdout")" "$m1" "mtime" &&
+	check_eq "$m1" "$m2" "mtime again" &&
+	check_eq "$m1" "$m3" "mtime in sandbox/"
+'
+
+test_expect_success 'concurrent lookups in one cold sandbox share one browse' '
+	refresh && mesos_reset &&
+	for f in stdout stderr sandbox/stdout sandbox/stderr sandbox/conf; do
+		stat -c %s $A/tasks/$T/$f >$TRASH/st.$(echo $f | tr / _) &
+	done &&
+	ls -l $A/tasks/$T/sandbox >/dev/null &&
+	wait &&
+	check_eq 1 "$(mesos_count /files/browse)" "browses" &&
+	check_eq 0 "$(mesos_count /files/read)" "size probes"
+'
+
+test_expect_success 'an open file sees growth at once; then so does a stat by path' '
+	D=$(sandbox_dir $T) &&
+	ls -l $A/tasks/$T >/dev/null &&
+	append $T stdout "grown-$$" &&
+	check_eq "$(stat -c %s "$D/stdout")" "$(stat -c %s - <$A/tasks/$T/stdout)" "fstat of an open file" &&
+	check_eq "$(stat -c %s "$D/stdout")" "$(wc -c <$A/tasks/$T/stdout)" "wc -c" &&
+	check_eq "$(stat -c %s "$D/stdout")" "$(stat -c %s $A/tasks/$T/stdout)" "stat by path after the open" &&
+	tail -n 1 $A/tasks/$T/stdout | grep -qx "grown-$$"
+'
+
+test_expect_success 'tail -f sees a new line within 2 s with -o ttl=60' '
+	ls -l $A/tasks/$T/sandbox >/dev/null &&
+	{ timeout 10 tail -n 0 -f $A/tasks/$T/sandbox/stdout >$TRASH/marker &
+	  echo $! >$TRASH/tail.pid; } &&
+	sleep 1.5 &&
+	append $T stdout "marker-$$" && t0=$(date +%s%N) &&
+	{ wait_for 3 grep -q "marker-$$" $TRASH/marker; rc=$?; } && t1=$(date +%s%N) &&
+	kill $(cat $TRASH/tail.pid) 2>/dev/null; wait &&
+	test $rc = 0 &&
+	ms=$(( (t1 - t0) / 1000000 )) && echo "# appeared after $ms ms" &&
+	test $ms -lt 2000
+'
+
+test_expect_success 'completed/: one task list per TTL, one browse per sandbox directory' '
+	K=$(sed -n 2p $TRASH/tasks) &&
+	echo "kill $K" >$A/ctl &&
+	wait_for 10 sh -c "emu /v2/apps$APP | jq -e \"[.app.tasks[].id] | index(\\\"$K\\\") | not\" >/dev/null" &&
+	refresh && mesos_reset &&
+	ls -lR $A/completed >$TRASH/ls-c &&
+	grep -q "^$A/completed/$K/sandbox:" $TRASH/ls-c &&
+	D=$(sandbox_dir $K) &&
+	want=$((1 + $(find "$D" -mindepth 1 -type d | wc -l))) &&
+	echo "# $(mesos_count /master/tasks) task lists, $(browses_of "$K") browses of its sandbox (want $want)" &&
+	check_eq 1 "$(mesos_count /master/tasks)" "task lists" &&
+	check_eq $want "$(browses_of "$K")" "browses" &&
+	mesos_reset && ls -lR $A/completed >/dev/null &&
+	check_eq 0 "$(mesos_total)" "requests within the TTL"
+'
+
+test_expect_success 'a sandbox Mesos removed is not shown from the cache' '
+	K=$(sed -n 2p $TRASH/tasks) &&
+	ls $A/completed/$K/sandbox | grep -qx stdout &&
+	emu /_emu/sandbox/gc -X POST -H "Content-Type: application/json" -d "{\"taskId\":\"$K\"}" >/dev/null &&
+	expect_errno ENOENT cat $A/completed/$K/stdout &&
+	! ls $A/completed/$K/sandbox >/dev/null 2>&1
+'
+
+test_expect_success '.archonfs/status counts the listings kept' '
+	grep -q "^  listings: [0-9]* kept" $MNT/.archonfs/status
+'
+
+test_done
