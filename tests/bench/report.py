@@ -11,7 +11,8 @@ medians, percentiles and ratios; it measures nothing and never fails on a
 figure.
 
   report.py --results FILE --machine TEXT --date DATE --command TEXT
-            --mount-options OPTS --runs N --trials N --op-timeout S
+            --mount-options OPTS --runs N --trials N --op-timeout S [--note TEXT]
+            [--build TEXT]
 
 Standard library only.
 """
@@ -171,6 +172,8 @@ def main(argv):
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--trials", type=int, required=True)
     ap.add_argument("--op-timeout", type=float, required=True)
+    ap.add_argument("--note", default="")
+    ap.add_argument("--build", default="")
     o = ap.parse_args(argv)
 
     scales = collections.OrderedDict()
@@ -195,6 +198,10 @@ def main(argv):
     p("runs meanwhile.")
     p("")
     p("* Machine: %s; date: %s." % (o.machine, o.date))
+    if o.build:
+        p("* Build: %s." % o.build)
+    if o.note:
+        p("* Note: %s" % o.note)
     p("* Command: `%s`." % o.command)
     opts = set(o.mount_options.split(","))
     if {"ttl=60", "entry_timeout=60", "attr_timeout=60"} <= opts:
