@@ -231,8 +231,9 @@ def main(argv):
 
 METHOD = """
 * **Cold** (row 1, first line): a new mount, so the kernel has cached
-  nothing under it; once it has loaded its first snapshot, a write to
-  `.archonfs/refresh` drops every cache of archonfs.  The request counts
+  nothing under it but `apps/` (listed to wait for the first snapshot);
+  then a write to `.archonfs/refresh` drops every cache of archonfs and
+  invalidates what the kernel holds.  The request counts
   show it was cold: a new `GET /v2/apps` and every agent directory.  The
   curl + jq side is always cold: it keeps nothing between runs.
 * **Warm**: the same operation again on the same mount right after.
