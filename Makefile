@@ -7,6 +7,7 @@
 #                   with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make install    install the binary and archonfs.8 under $(PREFIX)
 #   make bench      side-by-side benchmarks; writes docs/performance.md
+#                   (BENCH_ARGS="--scale 1k" and so on: tests/bench/run -h)
 #   make stress     16 clients for STRESS_SECONDS (60) under injected latency
 #                   and 5xx: no hang, no crash, writes match, RSS flat
 #   make valgrind   a short scenario with archonfs under valgrind
@@ -74,7 +75,7 @@ check: archonfs unit
 	tests/run
 
 bench: archonfs
-	tests/bench/run
+	tests/bench/run $(BENCH_ARGS)
 
 stress: archonfs
 	tests/stress/run

@@ -36,7 +36,8 @@ Sandboxes go to --sandbox-root (default: a temporary directory removed at exit).
 Test-only control API (real Marathon has none of it; archonfs never calls it):
   GET    /_emu/requests      every non-/_emu request: [{"method","path","query","body","time"}]
   DELETE /_emu/requests      clear that log and the counters
-  GET    /_emu/stats         {"total":N,"by_route":{"GET /v2/apps":n,...}}
+  GET    /_emu/stats         {"total":N,"by_route":{"GET /v2/apps":n,...},
+                             "by_client":{"<User-Agent or ->":n,...}}
   GET    /_emu/knobs         current knobs
   POST   /_emu/knobs         merge a JSON object of knobs (see KNOB_DEFAULTS)
   POST   /_emu/events/close  close every open /v2/events stream
@@ -48,7 +49,7 @@ Test-only control API (real Marathon has none of it; archonfs never calls it):
   GET    /_emu/mesos         {"master":URL,"agents":[{"id","url","hostname",...}],"framework_id","sandbox_root"}
   GET    /_emu/mesos/requests  every request the master and agents received (DELETE clears;
                              DELETE /_emu/requests clears it too)
-  GET    /_emu/mesos/stats   {"total":N,"by_route":{"agent GET /files/read":n,...}}
+  GET    /_emu/mesos/stats   {"total":N,"by_route":{"agent GET /files/read":n,...},"by_client":{...}}
   POST   /_emu/tasks/log     {"taskId","stream":"stdout"|"stderr","append":TEXT}: append exact text,
                              UTF-8 (a lone surrogate \\udc80-\\udcff stands for the raw byte 0x80-0xff;
                              or {"append_base64":B64} for arbitrary bytes); or {"taskId","stream",
@@ -1110,6 +1111,7 @@ class Marathon(object):
         self.log_lock = threading.Lock()
         self.req_log = []
         self.stats = collections.Counter()
+        self.by_client = collections.Counter()   # User-Agent (make bench tells curl from archonfs)
         self.total = 0
         self.port = 0
         self.host = opts.host
@@ -1945,6 +1947,7 @@ class Handler(BaseHTTPRequestHandler):
         with emu.log_lock:
             emu.total += 1
             emu.stats[route_key] += 1
+            emu.by_client[self.headers.get("User-Agent") or "-"] += 1
             emu.req_log.append(collections.OrderedDict([
                 ("method", method), ("path", path), ("query", query),
                 ("body", body.decode("utf-8", "replace") if body else None),
@@ -2043,6 +2046,7 @@ class Handler(BaseHTTPRequestHandler):
                     n = len(emu.req_log)
                     emu.req_log = []
                     emu.stats = collections.Counter()
+                    emu.by_client = collections.Counter()
                     emu.total = 0
                     if emu.mesos is not None:
                         with emu.mesos.log_lock:
@@ -2050,7 +2054,8 @@ class Handler(BaseHTTPRequestHandler):
                     return json_response(200, {"cleared": n})
         elif path == "/_emu/stats" and method == "GET":
             with emu.log_lock:
-                return json_response(200, {"total": emu.total, "by_route": dict(emu.stats)})
+                return json_response(200, {"total": emu.total, "by_route": dict(emu.stats),
+                                           "by_client": dict(emu.by_client)})
         elif path == "/_emu/knobs":
             if method == "GET":
                 with emu.knob_cond:

@@ -681,6 +681,7 @@ class Mesos(object):
         self.log_lock = threading.Lock()
         self.req_log = []
         self.stats = collections.Counter()
+        self.by_client = collections.Counter()   # User-Agent, as in marathon_emu.py
         self.total = 0
 
     # -- lifecycle --
@@ -1322,7 +1323,8 @@ class Mesos(object):
             return None
         if path == "/_emu/mesos/stats" and method == "GET":
             with self.log_lock:
-                return {"total": self.total, "by_route": dict(self.stats)}
+                return {"total": self.total, "by_route": dict(self.stats),
+                        "by_client": dict(self.by_client)}
         if path == "/_emu/tasks/log" and method == "POST":
             if not isinstance(req, dict):
                 raise CtlError(400, "expected {\"taskId\",\"stream\",\"append\"|\"fill_bytes\"}")
@@ -1392,6 +1394,7 @@ class Mesos(object):
     def clear_log(self):
         self.req_log = []
         self.stats = collections.Counter()
+        self.by_client = collections.Counter()   # User-Agent, as in marathon_emu.py
         self.total = 0
 
     def knob_view(self):
@@ -1520,6 +1523,7 @@ class MesosHandler(BaseHTTPRequestHandler):
         with mesos.log_lock:
             mesos.total += 1
             mesos.stats["%s %s %s" % (node.kind, self.command, tpl)] += 1
+            mesos.by_client[self.headers.get("User-Agent") or "-"] += 1
             mesos.req_log.append(collections.OrderedDict([
                 ("server", "master" if node.kind == "master" else node.id),
                 ("method", self.command), ("path", path), ("query", split.query),

@@ -540,7 +540,7 @@ test_expect_success '/_emu/mesos/requests and /_emu/mesos/stats record what the 
 	emu /_emu/mesos/requests >"$TRASH/body"
 	jqe "[.[] | [.server, .method, .path]] == [[\"master\",\"GET\",\"/master/slaves\"],[\"$SLAVE\",\"GET\",\"/files/debug\"]]"
 	emu /_emu/mesos/stats >"$TRASH/body"
-	jqe ".total == 2 and .by_route[\"master GET /master/slaves\"] == 1 and .by_route[\"agent GET /files/debug\"] == 1"
+	jqe ".total == 2 and .by_route[\"master GET /master/slaves\"] == 1 and .by_route[\"agent GET /files/debug\"] == 1 and ([.by_client[]] | add) == 2"
 '
 
 test_done
