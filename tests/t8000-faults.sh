@@ -5,8 +5,8 @@
 # the deadline plus 1 s, while the rest of the mount answers; Ctrl-C (a
 # SIGINT, so FUSE INTERRUPT) ends a blocked deployments/<id>/wait and a
 # read blocked on a hung agent promptly; 100 readers stuck on a hung agent leave
-# ls apps/ and a cached file answering within 100 ms, and each of them ends
-# within the deadline plus 1 s; a paused Kafka broker (SIGSTOP) makes only
+# ls apps/ and a cached file answering within 100 ms while they are all
+# stuck, and each of them ends within the deadline plus 1 s; a paused Kafka broker (SIGSTOP) makes only
 # Kafka's files time out; while Marathon, ZooKeeper or Kafka is down,
 # writes to it are refused at once with EIO and the reason in .error, and
 # nothing reaches it; each works again when it is back, without a remount.
@@ -146,12 +146,15 @@ test_expect_success 'Ctrl-C on a read blocked by a hung agent: cat ends within 1
 	ended_within $(cat $TRASH/log.pid) 1000 && echo "# cat stdout ended $(ms_since $t0) ms after SIGINT (deadline 10 s)" &&
 	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": false}}}" &&
 	umount_archonfs &&
-	mount_archonfs --marathon "$ARCHONFS_MARATHON" --zk "$ARCHONFS_ZK" --kafka "$ARCHONFS_KAFKA" -o timeout=2
+	mount_archonfs --marathon "$ARCHONFS_MARATHON" --zk "$ARCHONFS_ZK" --kafka "$ARCHONFS_KAFKA" -o timeout=2,mesos_timeout=5
 '
 
 # --- isolation ------------------------------------------------------------------
 
-test_expect_success '100 readers stuck on a hung agent: ls apps/ and a cached file answer within 100 ms; each reader ends within 2 s + 1 s' '
+# Starting 100 readers takes a while on a loaded machine (two seconds under
+# the sanitizers), so this mount gives Mesos 5 s: the probes must run while
+# every reader is still stuck, not while their deadlines fire together.
+test_expect_success '100 readers stuck on a hung agent: ls apps/ and a cached file answer within 100 ms; each reader ends within 5 s + 1 s' '
 	emu "/v2/apps$APP" | jq -r ".app.tasks[0] | \"\(.id) \(.slaveId)\"" >$TRASH/t &&
 	T=$(cut -d" " -f1 $TRASH/t) && AG=$(cut -d" " -f2 $TRASH/t) &&
 	cat $A/status >/dev/null && ls $MNT/apps >/dev/null &&
@@ -169,8 +172,8 @@ test_expect_success '100 readers stuck on a hung agent: ls apps/ and a cached fi
 	wait &&
 	echo "# 100 readers done $(ms_since $t0) ms after they started" &&
 	cat $TRASH/r*.res | sort -k2 -n | tail -n 1 | sed "s/^/# slowest reader (status, ms): /" &&
-	bad=$(cat $TRASH/r*.res | awk "\$1 == 0 || \$2 >= 3000" | wc -l) &&
-	check_eq 0 "$bad" "readers that did not fail within 3000 ms" &&
+	bad=$(cat $TRASH/r*.res | awk "\$1 == 0 || \$2 >= 6000" | wc -l) &&
+	check_eq 0 "$bad" "readers that did not fail within 6000 ms" &&
 	check_eq 100 "$(grep -l "Connection timed out" $TRASH/r*.err | wc -l)" "readers with ETIMEDOUT" &&
 	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": false}}}"
 '
