@@ -389,11 +389,15 @@ done:
 	return rc;
 }
 
+/* What the kernel was last told of a file's size (open_node compares). */
 static void
 note_size(struct inode *in, off_t size)
 {
+	struct ifile *f;
+
 	itab_lock();
-	in->attr_size = size;
+	if ((f = inode_file(in)) != NULL)
+		f->attr_size = size;
 	itab_unlock();
 }
 
@@ -410,7 +414,7 @@ check_exists(struct op *op, struct inode *in, const struct nctx *c)
 	    c->t->kind == NK_PENDING)
 		return 0;
 	ctx_init(&pc, op, in->parent);
-	rc = resolve(&pc, in->name, &row, &arg);
+	rc = resolve(&pc, inode_name(in), &row, &arg);
 	if (rc == 0 && row != in->row)
 		rc = -ENOENT;
 	free(arg);
@@ -1428,6 +1432,7 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 	struct handle *h;
 	struct nctx c;
 	int acc = flags & O_ACCMODE, wr = acc != O_RDONLY, rc = 0;
+	struct ifile *f;
 	uint64_t hash;
 
 	ctx_init(&c, op, in);
@@ -1519,13 +1524,15 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 		hash = fnv1a(FNV_INIT, h->content.data ? h->content.data : "",
 		    h->content.len);
 		itab_lock();
-		if (in->attr_size != (off_t)h->content.len) {
+		if ((f = inode_file(in)) == NULL ||
+		    f->attr_size != (off_t)h->content.len) {
 			op->rfi.direct_io = 1;
-			in->page_valid = 0;
+			in->flags &= ~IN_PAGE_VALID;
 		} else {
-			op->rfi.keep_cache = in->page_valid && in->page_hash == hash;
-			in->page_hash = hash;
-			in->page_valid = 1;
+			op->rfi.keep_cache = (in->flags & IN_PAGE_VALID) &&
+			    f->page_hash == hash;
+			f->page_hash = hash;
+			in->flags |= IN_PAGE_VALID;
 		}
 		itab_unlock();
 		break;
@@ -1700,9 +1707,9 @@ do_write(struct op *op)
 			h->failed = EFBIG;
 			h->dirty = 0;
 			pthread_mutex_unlock(&h->lock);
-			refuse_msg(op, h->node->parent, h->node->name, EFBIG,
+			refuse_msg(op, h->node->parent, inode_name(h->node), EFBIG,
 			    "%s: a document may not be larger than 1 MiB; nothing "
-			    "was sent", h->node->name);
+			    "was sent", inode_name(h->node));
 			return -EFBIG;
 		} else if ((rc = buf_pwrite(&h->wbuf, op->data, op->len,
 		    (size_t)op->off)) == 0) {
@@ -1719,9 +1726,9 @@ do_write(struct op *op)
 		return 0;
 	case H_VALUE:
 		if (op->len > VALUE_MAX) {
-			return refuse_msg(op, h->node->parent, h->node->name, EFBIG,
-			    "%s: a value may not be larger than 64 KiB; nothing "
-			    "was sent", h->node->name);
+			return refuse_msg(op, h->node->parent, inode_name(h->node),
+			    EFBIG, "%s: a value may not be larger than 64 KiB; "
+			    "nothing was sent", inode_name(h->node));
 		}
 		ctx_init(&c, op, h->node);
 		rc = apply(op, &c, h->node->parent, op->data, op->len, 0);

@@ -717,8 +717,8 @@ collect(struct sweep *s, struct inode *in)
 		s->v = nv;
 	}
 	s->v[s->n].ino = in->ino;
-	s->v[s->n].parent = in->parent && in->hashed ? in->parent->ino : 0;
-	s->v[s->n].name = in->parent && in->hashed ? strdup(in->name) : NULL;
+	s->v[s->n].parent = in->parent && inode_hashed(in) ? in->parent->ino : 0;
+	s->v[s->n].name = in->parent && inode_hashed(in) ? strdup(inode_name(in)) : NULL;
 	s->n++;
 }
 
@@ -746,7 +746,7 @@ sweep_one(struct inode *in, void *arg)
 		if (s->ch->nids == 0)
 			continue;
 		if (p->row == N_APP || p->row == N_GROUP) {
-			if (p->arg && changed(s, p->arg))
+			if (inode_arg(p) && changed(s, inode_arg(p)))
 				collect(s, in);
 			return;
 		}

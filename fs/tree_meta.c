@@ -191,8 +191,8 @@ inval_all(struct inode *in, void *arg)
 	if (in->ino == 0)
 		return;
 	inval_inode(in->ino);
-	if (in->parent && in->hashed)
-		inval_entry(in->parent->ino, in->name);
+	if (in->parent && inode_hashed(in))
+		inval_entry(in->parent->ino, inode_name(in));
 }
 
 int
