@@ -48,6 +48,7 @@ struct options {
 	double	 entry_timeout;	/* kernel dentry cache */
 	double	 attr_timeout;	/* kernel attribute cache */
 	int	 workers;	/* -o workers=N: per-backend pool threads */
+	int	 fuse_threads;	/* -o fuse_threads=N: FUSE loop threads (1) */
 	int	 foreground;
 	int	 debug;
 	int	 allow_other;

@@ -141,12 +141,21 @@ backend_enabled(enum backend_id b)
 static void
 ctx_init(struct nctx *c, struct op *op, struct inode *in)
 {
-	memset(c, 0, sizeof(*c));
+	int i;
+
+	/* Not a memset of the whole context: path is 4 KiB, and itab_ctx
+	 * writes it (and name, node, t, args) anyway. */
 	itab_ctx(in, c);
 	c->op = op;
 	c->may_block = op->may_block;
 	c->deadline = op->deadline ? op->deadline : now_ms() + 5000;
 	c->msg = &op->msg;
+	c->mtime_ms = 0;
+	c->version = 0;
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		c->hold[i].p = NULL;
+		c->hold[i].put = NULL;
+	}
 	if (c->t->backend != BK_NONE)
 		op->backend = c->t->backend;
 }
@@ -159,10 +168,18 @@ ctx_child(struct nctx *c, const struct nctx *pc, const char *name,
 	const struct node_type *t = node_row(row);
 	int i;
 
-	memcpy(c, pc, sizeof(*c));
+	c->op = pc->op;
+	c->nargs = pc->nargs;
+	memcpy(c->args, pc->args, sizeof(c->args[0]) * (size_t)pc->nargs);
+	c->may_block = pc->may_block;
+	c->deadline = pc->deadline;
+	c->msg = pc->msg;
+	c->version = 0;
 	/* The parent's holds are borrowed: only the parent puts them. */
-	for (i = 0; i < NCTX_HOLDS; i++)
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		c->hold[i].p = pc->hold[i].p;
 		c->hold[i].put = NULL;
+	}
 	/* Names were checked by resolve(); an over-long path stays empty
 	 * and matches nothing. */
 	if (path_join(c->path, sizeof(c->path), pc->path, name) != 0)
@@ -188,6 +205,18 @@ ctx_done(struct nctx *c)
 	for (i = 0; i < NCTX_HOLDS; i++) {
 		if (c->hold[i].p && c->hold[i].put)
 			c->hold[i].put(c->hold[i].p);
+		c->hold[i].p = NULL;
+		c->hold[i].put = NULL;
+	}
+}
+
+/* A context that holds nothing yet, for ctx_done on every path. */
+static void
+ctx_none(struct nctx *c)
+{
+	int i;
+
+	for (i = 0; i < NCTX_HOLDS; i++) {
 		c->hold[i].p = NULL;
 		c->hold[i].put = NULL;
 	}
@@ -538,8 +567,10 @@ op_reply(struct op *op, int rc)
 	op->answered = 1;
 	pthread_mutex_unlock(&op->rlock);
 	/* After this no interrupt callback runs for this op (libfuse takes
-	 * the request's lock both here and around the callback). */
-	fuse_req_interrupt_func(op->req, NULL, NULL);
+	 * the request's lock both here and around the callback).  Only ops
+	 * that went to a pool registered one. */
+	if (op->may_block)
+		fuse_req_interrupt_func(op->req, NULL, NULL);
 	if (rc < 0) {
 		fuse_reply_err(op->req, -rc);
 		goto out;
@@ -916,7 +947,7 @@ do_lookup(struct op *op)
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
 	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&cc);
 	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
 		goto out;
 	ctx_child(&cc, &pc, op->name, row, arg);
@@ -1643,7 +1674,16 @@ do_read(struct op *op)
 		return 0;
 	}
 	case H_WAIT:
-		pthread_mutex_lock(&h->lock);
+		/* A worker holds the lock while it waits (as long as the
+		 * deployment takes): a FUSE thread never waits for it. */
+		if (!op->may_block) {
+			if (pthread_mutex_trylock(&h->lock) != 0) {
+				op->backend = POOL_WAIT;
+				return -E_WOULDBLOCK;
+			}
+		} else {
+			pthread_mutex_lock(&h->lock);
+		}
 		if (!h->wait_done) {
 			if (!op->may_block) {
 				pthread_mutex_unlock(&h->lock);
@@ -1979,7 +2019,7 @@ make_begin(struct op *op, struct inode *parent, struct nctx *pc,
 	int rc;
 
 	ctx_init(pc, op, parent);
-	memset(cc, 0, sizeof(*cc));
+	ctx_none(cc);
 	if (FS->opt.ro)
 		return -EROFS;
 	if ((rc = resolve(pc, op->name, row, arg)) == 0)
@@ -2147,7 +2187,7 @@ do_unlink(struct op *op)
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
 	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&cc);
 	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
 		goto out;
 	t = node_row(row);
@@ -2284,9 +2324,9 @@ do_rename(struct op *op)
 	struct lentry *le = NULL;
 	int rc, drc;
 
-	memset(&spc, 0, sizeof(spc));
-	memset(&dpc, 0, sizeof(dpc));
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&spc);
+	ctx_none(&dpc);
+	ctx_none(&cc);
 	if (op->flags) {
 		rc = -EINVAL;	/* RENAME_EXCHANGE, RENAME_NOREPLACE... */
 		goto out;
