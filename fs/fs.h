@@ -163,6 +163,8 @@ void	 op_run_blocking(struct op *op);
 void	 op_release(struct op *op);
 void	 op_fail(struct op *op, int err);
 void	 ops_free_handles(void);	/* after the session loop ended */
+/* Requests by kind, the loop and the inode table (.archonfs/status). */
+void	 ops_status(struct buf *out);
 /* tree_meta.c: 1 with words in msg while that backend refuses writes. */
 int	 backend_write_refused(int backend, struct buf *msg);
 int	 op_abandon(struct op *op, int err);

@@ -102,6 +102,7 @@ meta_status_read(struct nctx *c, struct buf *out)
 	}
 	buf_addstr(out, "waits:\n");
 	pool_status(FS->pool[POOL_WAIT], out);
+	ops_status(out);
 	return out->err;
 }
 
