@@ -184,6 +184,10 @@ void	 pool_status(struct pool *p, struct buf *out);
 int	 inval_start(struct fuse_session *se);
 void	 inval_stop(void);
 void	 inval_inode(uint64_t ino);
+/* Drop the kernel's cached attributes of ino now, from the calling thread
+ * (not queued): only from an operation the kernel does not hold that
+ * inode's locks for (open does not). */
+void	 inval_attr_now(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
 /* The node at a mount-relative path, and its name in its parent. */
 void	 inval_fspath(const char *fspath);

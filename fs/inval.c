@@ -127,6 +127,16 @@ inval_inode(uint64_t ino)
 }
 
 void
+inval_attr_now(uint64_t ino)
+{
+	/* Offset -1: attributes only, no page is touched
+	 * (fuse_reverse_inval_inode), so this never waits on the kernel.
+	 * ENOENT: the kernel had nothing cached. */
+	if (session && started && ino)
+		fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+}
+
+void
 inval_entry(uint64_t parent, const char *name)
 {
 	push(parent, name);

@@ -21,10 +21,12 @@
  *             the document as NAME.rejected.
  *   NK_WAIT   a read that blocks (on the wait pool) until the handler
  *             says the awaited event happened; interruptible.
- *   NK_STREAM a growing file (a log): its size is asked of the backend
- *             every time (attribute timeout 0, so tail -f's fstat polls
- *             see growth), reads go to the backend by offset (direct
- *             I/O), and nothing is ever loaded whole.
+ *   NK_STREAM a growing file (a log): while it is open its size is
+ *             asked of the backend every time (attribute timeout 0, so
+ *             tail -f's fstat polls see growth); closed, it is cached
+ *             like any file's, and dropped by the next open.  Reads go
+ *             to the backend by offset (direct I/O), and nothing is ever
+ *             loaded whole.
  *   NK_DIR    listed by the kernel's own opens (no OPENDIR), the listing
  *             kept in the kernel until a change drops it (struct
  *             listing, below).
@@ -68,6 +70,7 @@ struct handle {
 	int		 wait_done;
 	struct lentry	*le;		/* H_LOCAL */
 	void		*sstate;	/* H_STREAM: the row's per-open state */
+	int		 streaming;	/* H_STREAM: counted in node->nstream */
 	struct handle	*hprev, *hnext;	/* every open handle; guarded by hlock */
 };
 
@@ -515,18 +518,20 @@ dir_mtime_ms(const struct node_type *t)
 }
 
 /*
- * How long the kernel may keep an inode's attributes.  A pulled listing's
- * directory is revalidated at least every entry_timeout, so its mtime can
- * say the listing moved on.
+ * How long the kernel may keep an inode's attributes.  A growing file
+ * that someone has open must be asked every time (tail -f polls fstat);
+ * closed, it is cached like any file (its open makes the kernel drop
+ * them first, see open_node).  A pulled listing's directory is revalidated
+ * at least every entry_timeout, so its mtime can say the listing moved on.
  */
 static double
 attr_timeout_of(const struct node_type *t, const struct inode *in)
 {
 	double a = FS->opt.attr_timeout;
 
-	(void)in;
-	if (t->kind == NK_STREAM)
-		return 0;	/* a growing file's size is asked every time */
+	if (t->kind == NK_STREAM && in &&
+	    __atomic_load_n(&in->nstream, __ATOMIC_RELAXED))
+		return 0;
 	if (is_dir(t) && !listing_pushed(t) && FS->opt.entry_timeout < a)
 		return FS->opt.entry_timeout;
 	return a;
@@ -1242,6 +1247,7 @@ do_getattr(struct op *op)
 	if ((rc = node_attr(&c, &op->st, in->ino)) != 0)
 		goto out;
 	note_size(in, op->st.st_size);
+	/* After node_attr: a stream opened meanwhile is not cached. */
 	op->attr_timeout = attr_timeout_of(c.t, in);
 	op->rkind = R_ATTR;
 out:
@@ -1755,6 +1761,8 @@ handle_free(struct handle *h)
 	local_put(h->le);
 	if (h->sstate && h->node)
 		node_row(h->node->row)->sclose(h->sstate);
+	if (h->streaming && h->node)
+		itab_stream_close(h->node);
 	buf_free(&h->content);
 	buf_free(&h->wbuf);
 	pthread_mutex_destroy(&h->lock);
@@ -1868,6 +1876,15 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 		if (c.t->sopen && (rc = c.t->sopen(&c, &h->sstate)) < 0)
 			goto fail;
 		rc = 0;
+		/* While it is open every stat asks (attr_timeout_of); the
+		 * size the kernel cached before is dropped now, before the
+		 * open returns, so the opener's first fstat (wc -c, tail -f)
+		 * asks too.  Attributes only (offset -1): no page or inode
+		 * lock is taken, and OPEN is not among the operations that
+		 * notification may not run from (fuse_lowlevel.h). */
+		h->streaming = 1;
+		if (itab_stream_open(in) == 0)
+			inval_attr_now(in->ino);
 		break;
 	case NK_FILE:
 	case NK_WAIT:

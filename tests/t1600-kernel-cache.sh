@@ -5,8 +5,10 @@
 # change still shows at once: an app created or deleted through Marathon's
 # API, new tasks after a scale, a refused document's .rejected file.
 # Listings that nothing pushes (a task's sandbox) are re-read like names
-# no event reports, within the entry timeout.  Listing a task directory
-# never waits on its agent (its logs' sizes are the agent's).
+# no event reports, within the entry timeout.  Growing files keep their true size: the size cached while closed
+# is dropped when one is opened, wc -c and tail -f see growth, and a stat
+# by path while it is open asks every time.  Listing a task directory never
+# waits on its agent (its logs' sizes are the agent's).
 . "$(dirname "$0")/lib.sh"
 
 start_cluster --synthetic-apps 6 --synthetic-tasks 2 --mesos-agents 1
@@ -120,6 +122,39 @@ test_expect_success '-o entry_timeout=2: a pulled listing (sandbox/) is read aga
 	t0=$(date +%s%N) &&
 	wait_for 6 sh -c "ls $G/app0004/tasks/$T/sandbox | grep -qx new-file" &&
 	echo "# new sandbox file listed after $(ms_since $t0) ms"
+'
+
+# --- growing files ------------------------------------------------------------------
+
+A=$G/app0001
+T=$(emu_app /synth/g00/app0001 | jq -r '.tasks[0].id')
+
+test_expect_success 'a log closed keeps its size cached; opened, the true size (wc -c right after an append)' '
+	append $T stdout "one
+" && n=$(wc -c <$A/tasks/$T/stdout) && test "$n" -gt 0 &&
+	s1=$(stat -c %s $A/tasks/$T/stdout) && check_eq "$n" "$s1" "size after open" &&
+	before=$(req getattr) && stat -c %s $A/tasks/$T/stdout >/dev/null &&
+	stat -c %s $A/tasks/$T/stdout >/dev/null && after=$(req getattr) &&
+	echo "# getattr requests for 2 stats of a closed log: $((after - before))" &&
+	append $T stdout "two
+" && check_eq $((n + 4)) "$(wc -c <$A/tasks/$T/stdout)" "wc -c after an append"
+'
+
+test_expect_success 'tail -f sees each line within 2 s; a stat by path while it is open asks every time' '
+	timeout 8 tail -n 0 -f $A/tasks/$T/stdout >$TRASH/tail &
+	sleep 1.5 &&
+	s0=$(stat -c %s $A/tasks/$T/stdout) &&
+	append $T stdout "marker-$$
+" && t0=$(date +%s%N) &&
+	wait_for 3 grep -q "marker-$$" $TRASH/tail && ms=$(ms_since $t0) &&
+	echo "# tail -f saw it after $ms ms" && test $ms -lt 2000 &&
+	check_eq $((s0 + ${#$} + 8)) "$(stat -c %s $A/tasks/$T/stdout)" "stat while open"
+'
+
+test_expect_success 'tail -F follows too' '
+	timeout 6 tail -n 0 -F $A/tasks/$T/stderr >$TRASH/tailF 2>/dev/null &
+	sleep 1.5 && append $T stderr "F-$$
+" && wait_for 3 grep -q "F-$$" $TRASH/tailF
 '
 
 # --- listing never waits on an agent ---------------------------------------------------
