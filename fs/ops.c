@@ -1242,7 +1242,13 @@ do_getattr(struct op *op)
 		op->rkind = R_ATTR;
 		goto out;
 	}
-	if ((rc = check_exists(op, in, &c)) != 0)
+	/* A directory nothing pushes is not looked for in its parent: that
+	 * would ask an agent (a sandbox's conf/) for every stat, and the
+	 * kernel calls GETATTR on each directory read once before (an
+	 * uncached READDIR marks its atime stale); its name expires with
+	 * entry_timeout instead, and READDIR still checks. */
+	if ((!is_dir(c.t) || listing_pushed(c.t)) &&
+	    (rc = check_exists(op, in, &c)) != 0)
 		goto out;
 	if ((rc = node_attr(&c, &op->st, in->ino)) != 0)
 		goto out;

@@ -169,4 +169,17 @@ test_expect_success 'a hung agent: ls of a task directory answers at once (logs 
 	grep -qx stdout $TRASH/ls && grep -qx status $TRASH/ls && test $ms -lt 1000
 '
 
+# The kernel asks GETATTR of a directory after its first (uncached) READDIR;
+# a sandbox directory is not looked for on its agent then.
+test_expect_success 'a hung agent: stat of a sandbox directory listed before answers at once' '
+	T2=$(emu_app /synth/g00/app0000 | jq -r ".tasks[1].id") && AG=$(emu_app /synth/g00/app0000 | jq -r ".tasks[1].slaveId") &&
+	ls $G/app0000/tasks/$T2/sandbox/conf >/dev/null &&
+	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": true}}}" &&
+	before=$(req getattr) &&
+	t0=$(date +%s%N) && stat -c "%F %X" $G/app0000/tasks/$T2/sandbox/conf >$TRASH/st && ms=$(ms_since $t0) &&
+	emu_knobs "{\"agents\": {\"$AG\": {\"hang\": false}}}" &&
+	echo "# stat took $ms ms, $(( $(req getattr) - before )) getattr" &&
+	check_eq directory "$(cut -d" " -f1 $TRASH/st)" "type" && test $ms -lt 1000
+'
+
 test_done
