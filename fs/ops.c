@@ -537,6 +537,22 @@ attr_timeout_of(const struct node_type *t, const struct inode *in)
 	return a;
 }
 
+/*
+ * Whether someone has the growing file dir/name open.  Its size is then
+ * never asked on the FUSE thread: a row's size handler may wait for a
+ * lock the open file's reader holds across a backend call (the merged
+ * app log does), and the FUSE thread waits on nothing.
+ */
+static int
+stream_opened(struct inode *dir, const char *name)
+{
+	struct inode *in = itab_find(dir, name);
+	int n = in && __atomic_load_n(&in->nstream, __ATOMIC_RELAXED);
+
+	itab_put(in);
+	return n;
+}
+
 static int
 node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 {
@@ -1143,6 +1159,11 @@ do_lookup(struct op *op)
 	ctx_none(&cc);
 	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
 		goto out;
+	if (node_row(row)->kind == NK_STREAM && !op->may_block &&
+	    stream_opened(parent, op->name)) {
+		rc = -E_WOULDBLOCK;
+		goto out;
+	}
 	ctx_child(&cc, &pc, op->name, row, arg);
 	if ((rc = node_attr(&cc, &st, 0)) != 0)
 		goto out;
@@ -1221,6 +1242,11 @@ do_getattr(struct op *op)
 		op->attr_timeout = FS->opt.attr_timeout;
 		op->rkind = R_ATTR;
 		rc = 0;
+		goto out;
+	}
+	if (c.t->kind == NK_STREAM && !op->may_block &&
+	    (h || __atomic_load_n(&in->nstream, __ATOMIC_RELAXED))) {
+		rc = -E_WOULDBLOCK;	/* see stream_opened() */
 		goto out;
 	}
 	if (h && h->type == H_STREAM) {
@@ -1556,7 +1582,10 @@ dent_attr(struct listing *l, struct dent *d)
 	l->ctx->may_block = 0;
 	ctx_child(&cc, l->ctx, dent_name(l, d), (enum node_id)d->row,
 	    dent_arg(l, d));
-	rc = node_attr(&cc, &d->st, 0);
+	if (cc.t->kind == NK_STREAM && stream_opened(l->dir, dent_name(l, d)))
+		rc = -E_WOULDBLOCK;
+	else
+		rc = node_attr(&cc, &d->st, 0);
 	ctx_done(&cc);
 	l->ctx->may_block = mb;
 	if (rc == -E_WOULDBLOCK) {
