@@ -338,6 +338,8 @@ main(int argc, char *argv[])
 	}
 	fs.opt.mountpoint = co.mountpoint;
 	fs.opt.foreground = co.foreground;
+	if (co.singlethread)
+		fs.opt.fuse_threads = 1;	/* -s: libfuse's own switch */
 	fs.opt.debug = co.debug;
 	if (load_credentials(&fs.opt) != 0)
 		goto out;
@@ -400,7 +402,7 @@ main(int argc, char *argv[])
 	 * request with about half the context switches of a pool of them
 	 * (the kernel wakes the longest-idle reader, so every request lands
 	 * on a cold thread).  docs/architecture.md, "Threads". */
-	if (co.singlethread || fs.opt.fuse_threads <= 1) {
+	if (fs.opt.fuse_threads <= 1) {
 		rc = fuse_session_loop(fs.se);
 	} else {
 		cfg = fuse_loop_cfg_create();
