@@ -48,6 +48,7 @@ struct options {
 	double	 entry_timeout;	/* kernel dentry cache */
 	double	 attr_timeout;	/* kernel attribute cache */
 	int	 workers;	/* -o workers=N: per-backend pool threads */
+	int	 fuse_threads;	/* -o fuse_threads=N: FUSE loop threads (1) */
 	int	 foreground;
 	int	 debug;
 	int	 allow_other;
@@ -162,6 +163,8 @@ void	 op_run_blocking(struct op *op);
 void	 op_release(struct op *op);
 void	 op_fail(struct op *op, int err);
 void	 ops_free_handles(void);	/* after the session loop ended */
+/* Requests by kind, the loop and the inode table (.archonfs/status). */
+void	 ops_status(struct buf *out);
 /* tree_meta.c: 1 with words in msg while that backend refuses writes. */
 int	 backend_write_refused(int backend, struct buf *msg);
 int	 op_abandon(struct op *op, int err);
@@ -181,9 +184,16 @@ void	 pool_status(struct pool *p, struct buf *out);
 int	 inval_start(struct fuse_session *se);
 void	 inval_stop(void);
 void	 inval_inode(uint64_t ino);
+/* Drop the kernel's cached attributes of ino now, from the calling thread
+ * (not queued): only from an operation the kernel does not hold that
+ * inode's locks for (open does not). */
+void	 inval_attr_now(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
 /* The node at a mount-relative path, and its name in its parent. */
 void	 inval_fspath(const char *fspath);
+/* Drop every listing the kernel keeps at and under fspath (a vanished
+ * sandbox: nothing else reports it). */
+void	 inval_dirs_under(const char *fspath);
 
 /* ---- log.c -------------------------------------------------------------- */
 

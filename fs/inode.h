@@ -8,8 +8,16 @@
  * kernel holds lookups on them (nlookup) or archonfs holds references (an
  * open file, a child, an op in flight); numbers are never reused.
  *
+ * Memory: after `ls -lR` of a large cluster the kernel holds an inode for
+ * every node (1.2 million at 10,000 apps x 10 tasks), so each costs only
+ * what it needs: a 64-byte header, then what its kind uses (docs/
+ * architecture.md, "The inode table"): directories their children and
+ * argument, files the page cache coherence fields, generated members their
+ * argument and name.  A fixed-name row (app.json, tasks, status...) stores
+ * no name: it is the row's.  Use inode_name() and inode_arg().
+ *
  * Locking: one mutex (itab_lock, inside inode.c) guards the table, every
- * inode's links and counters, and the coherence fields marked below.
+ * inode's links and counters, and the coherence fields.
  */
 #ifndef ARCHONFS_INODE_H
 #define ARCHONFS_INODE_H
@@ -19,22 +27,52 @@
 
 #include "node.h"
 
+/* Header flags (guarded by itab_lock; the layout ones never change). */
+#define IN_HASHED	0x01	/* reachable by (parent, name) */
+#define IN_PAGE_VALID	0x02	/* the page cache may hold page_hash's content */
+#define IN_DIR		0x04	/* layout: a struct idir follows */
+#define IN_FILE		0x08	/* layout: a struct ifile follows */
+#define IN_ARG		0x10	/* layout: an argument pointer follows */
+#define IN_NAME		0x20	/* layout: the name's bytes come last */
+
 struct inode {
 	uint64_t	 ino;
 	struct inode	*parent;	/* holds a reference; NULL for the root */
-	enum node_id	 row;
-	char		*arg;		/* captured argument or NULL; immutable */
-	uint64_t	 nlookup;	/* kernel references */
-	unsigned	 refs;		/* archonfs references */
-	int		 hashed;	/* reachable by (parent, name) */
-	/* Coherence with the kernel's caches (guarded by itab_lock): */
-	off_t		 attr_size;	/* st_size last reported */
-	uint64_t	 page_hash;	/* content the page cache may hold */
-	int		 page_valid;
 	struct inode	*next_name;	/* hash chains */
 	struct inode	*next_ino;
-	char		 name[];	/* immutable */
+	struct inode	*sib_next;	/* the parent's children */
+	struct inode	**sib_pprev;
+	uint32_t	 nlookup;	/* kernel references (saturates) */
+	uint32_t	 refs;		/* archonfs references */
+	uint32_t	 nstream;	/* open stream handles (NK_STREAM rows) */
+	uint8_t		 row;		/* enum node_id */
+	uint8_t		 flags;		/* IN_* */
+	uint16_t	 unused;
 };
+
+/* What a directory holds after the header. */
+struct idir {
+	struct inode	*kids;		/* its children, hashed or not */
+	char		*arg;		/* captured argument or NULL */
+};
+
+/* What a file the kernel may page-cache (NK_FILE, NK_VALUE, NK_DOC,
+ * NK_CTL) holds after the header: coherence with the kernel's caches. */
+struct ifile {
+	int64_t		 attr_size;	/* st_size last reported; -1: none */
+	uint64_t	 page_hash;	/* content the page cache may hold */
+};
+
+/* Its name in its parent ("" for the root) and its captured argument. */
+const char *inode_name(const struct inode *in);
+const char *inode_arg(const struct inode *in);
+/* The coherence fields, or NULL when the row has none. */
+struct ifile *inode_file(struct inode *in);
+static inline int
+inode_hashed(const struct inode *in)
+{
+	return (in->flags & IN_HASHED) != 0;
+}
 
 void	 itab_init(void);
 struct inode *itab_root(void);
@@ -69,6 +107,17 @@ void	 itab_ctx(struct inode *in, struct nctx *c);
 
 /* Call fn for every hashed inode (under the lock: fn must not call back). */
 void	 itab_walk(void (*fn)(struct inode *in, void *arg), void *arg);
+/* Call fn for top and every hashed inode below it, parents before their
+ * children, without looking at the rest of the table (under the lock: fn
+ * must not call back).  top is referenced by the caller. */
+void	 itab_walk_under(struct inode *top,
+	    void (*fn)(struct inode *in, void *arg), void *arg);
+
+/* An open of a stream begins (returns how many were open before) or ends. */
+uint32_t itab_stream_open(struct inode *in);
+void	 itab_stream_close(struct inode *in);
+/* How many inodes the table holds and the bytes they take (for status). */
+void	 itab_stats(size_t *count, size_t *bytes);
 
 void	 itab_lock(void);
 void	 itab_unlock(void);

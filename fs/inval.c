@@ -127,6 +127,16 @@ inval_inode(uint64_t ino)
 }
 
 void
+inval_attr_now(uint64_t ino)
+{
+	/* Offset -1: attributes only, no page is touched
+	 * (fuse_reverse_inval_inode), so this never waits on the kernel.
+	 * ENOENT: the kernel had nothing cached. */
+	if (session && started && ino)
+		fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+}
+
+void
 inval_entry(uint64_t parent, const char *name)
 {
 	push(parent, name);
@@ -156,4 +166,43 @@ inval_fspath(const char *fspath)
 		}
 		itab_put(pin);
 	}
+}
+
+struct dirlist {
+	uint64_t	*ino;
+	size_t		 n, alloc;
+};
+
+/* Under the inode table lock: note a directory, call nothing back. */
+static void
+note_dir(struct inode *in, void *arg)
+{
+	struct dirlist *d = arg;
+	uint64_t *ni;
+
+	if (!(in->flags & IN_DIR))
+		return;
+	if (d->n == d->alloc) {
+		d->alloc = d->alloc ? d->alloc * 2 : 16;
+		if ((ni = realloc(d->ino, d->alloc * sizeof(*ni))) == NULL)
+			return;
+		d->ino = ni;
+	}
+	d->ino[d->n++] = in->ino;
+}
+
+void
+inval_dirs_under(const char *fspath)
+{
+	struct dirlist d = { 0 };
+	struct inode *top;
+	size_t i;
+
+	if ((top = itab_lookup_path(fspath)) == NULL)
+		return;
+	itab_walk_under(top, note_dir, &d);
+	itab_put(top);
+	for (i = 0; i < d.n; i++)
+		inval_inode(d.ino[i]);
+	free(d.ino);
 }

@@ -60,6 +60,7 @@ static const struct fuse_opt spec[] = {
 	OPT("entry_timeout=%lf", entry_timeout, 0),
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("workers=%d", workers, 0),
+	OPT("fuse_threads=%d", fuse_threads, 0),
 	OPT("zk_datafile=%s", zk_datafile, 0),
 	OPT("consumes_label=%s", consumes_label, 0),
 	OPT("produces_label=%s", produces_label, 0),
@@ -164,7 +165,7 @@ usage(const char *prog)
 "  -o timeout=S, -o ttl=S    backend call deadline; re-read interval (default 5)\n"
 "  -o marathon_timeout=S, -o mesos_timeout=S, -o zk_timeout=S, -o kafka_timeout=S\n"
 "  -o entry_timeout=S, -o attr_timeout=S   kernel cache times (default 1)\n"
-"  -o workers=N              threads per backend (default 8)\n"
+"  -o workers=N, -o fuse_threads=N   threads per backend (8); kernel readers (1)\n"
 "  -o force, -o noevents, -o insecure   override deployment locks; ignore\n"
 "                            Marathon's /v2/events; do not verify TLS\n"
 "  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"
@@ -288,6 +289,7 @@ main(int argc, char *argv[])
 	fs.opt.entry_timeout = 1;
 	fs.opt.attr_timeout = 1;
 	fs.opt.workers = 8;
+	fs.opt.fuse_threads = 1;
 	if (fuse_opt_parse(&args, &fs.opt, spec, opt_proc) != 0)
 		goto out;
 	if (want_help || want_version || want_nodes) {
@@ -328,13 +330,16 @@ main(int argc, char *argv[])
 	if (fs.opt.timeout <= 0 || fs.opt.marathon_timeout < 0 ||
 	    fs.opt.mesos_timeout < 0 || fs.opt.zk_timeout < 0 ||
 	    fs.opt.kafka_timeout < 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
-	    fs.opt.workers > 256) {
+	    fs.opt.workers > 256 || fs.opt.fuse_threads < 1 ||
+	    fs.opt.fuse_threads > 256) {
 		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
-		    "between 1 and 256\n");
+		    "and fuse_threads between 1 and 256\n");
 		goto out;
 	}
 	fs.opt.mountpoint = co.mountpoint;
 	fs.opt.foreground = co.foreground;
+	if (co.singlethread)
+		fs.opt.fuse_threads = 1;	/* -s: libfuse's own switch */
 	fs.opt.debug = co.debug;
 	if (load_credentials(&fs.opt) != 0)
 		goto out;
@@ -392,11 +397,16 @@ main(int argc, char *argv[])
 	    co.mountpoint, fs.opt.marathon ? ", marathon" : "",
 	    fs.zk ? ", zookeeper" : "", fs.kafka ? ", kafka" : "",
 	    fs.mesos ? ", mesos" : "");
-	if (co.singlethread) {
+	/* One FUSE thread unless asked otherwise: no handler waits on a
+	 * backend (blocking work goes to the pools), and one thread serves a
+	 * request with about half the context switches of a pool of them
+	 * (the kernel wakes the longest-idle reader, so every request lands
+	 * on a cold thread).  docs/architecture.md, "Threads". */
+	if (fs.opt.fuse_threads <= 1) {
 		rc = fuse_session_loop(fs.se);
 	} else {
 		cfg = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_max_threads(cfg, 32);
+		fuse_loop_cfg_set_max_threads(cfg, (unsigned)fs.opt.fuse_threads);
 		fuse_loop_cfg_set_clone_fd(cfg, co.clone_fd);
 		rc = fuse_session_loop_mt(fs.se, cfg);
 	}

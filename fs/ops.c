@@ -21,10 +21,15 @@
  *             the document as NAME.rejected.
  *   NK_WAIT   a read that blocks (on the wait pool) until the handler
  *             says the awaited event happened; interruptible.
- *   NK_STREAM a growing file (a log): its size is asked of the backend
- *             every time (attribute timeout 0, so tail -f's fstat polls
- *             see growth), reads go to the backend by offset (direct
- *             I/O), and nothing is ever loaded whole.
+ *   NK_STREAM a growing file (a log): while it is open its size is
+ *             asked of the backend every time (attribute timeout 0, so
+ *             tail -f's fstat polls see growth); closed, it is cached
+ *             like any file's, and dropped by the next open.  Reads go
+ *             to the backend by offset (direct I/O), and nothing is ever
+ *             loaded whole.
+ *   NK_DIR    listed by the kernel's own opens (no OPENDIR), the listing
+ *             kept in the kernel until a change drops it (struct
+ *             listing, below).
  *   NK_LINK   a symbolic link whose target the read handler renders
  *             (readlink); the kernel follows it, so it is never opened.
  *   NK_SCRATCH, NK_PENDING, NF_LOCAL rows
@@ -51,16 +56,7 @@
 #include "local.h"
 #include "names.h"
 
-enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_STREAM, H_DIR };
-
-struct dent {
-	char		*name;
-	enum node_id	 row;
-	char		*arg;
-	struct stat	 st;
-	int		 have_st;
-	int		 gone;		/* vanished between listing and attrs */
-};
+enum htype { H_GEN, H_VALUE, H_DOC, H_LOCAL, H_WAIT, H_STREAM };
 
 struct handle {
 	enum htype	 type;
@@ -74,9 +70,7 @@ struct handle {
 	int		 wait_done;
 	struct lentry	*le;		/* H_LOCAL */
 	void		*sstate;	/* H_STREAM: the row's per-open state */
-	struct dent	*ents;		/* H_DIR */
-	size_t		 nents, alloc;
-	struct nctx	*dctx;		/* H_DIR: holds the listing's snapshots */
+	int		 streaming;	/* H_STREAM: counted in node->nstream */
 	struct handle	*hprev, *hnext;	/* every open handle; guarded by hlock */
 };
 
@@ -96,9 +90,81 @@ handle_link(struct handle *h)
 	pthread_mutex_unlock(&hlock);
 }
 
-struct dirfill {
-	struct handle	*h;
+/*
+ * Directory listings.  There are no directory handles: the kernel opens
+ * directories without asking (FUSE_CAP_NO_OPENDIR_SUPPORT) and keeps what
+ * READDIR returned in its cache (FOPEN_CACHE_DIR), so a warm ls or find
+ * sends nothing at all; a change drops that cache (inval_inode on the
+ * directory, see "Freshness" in docs/architecture.md).  A listing is made
+ * when the kernel reads from offset 0 and kept here, keyed by directory,
+ * for the READDIRs that continue it; it goes when the kernel read it to
+ * the end, or after LISTING_KEEP_MS.  It holds the snapshots it was made
+ * from, so every entry's attributes come from the same state.
+ */
+struct dent {
+	uint32_t	 name;		/* offsets into the listing's names */
+	uint32_t	 arg;		/* NO_ARG: none */
+	uint8_t		 row;
+	uint8_t		 state;		/* D_* */
+	struct stat	 st;		/* when D_ATTR */
 };
+
+#define NO_ARG		UINT32_MAX
+#define D_ATTR		1	/* st is set */
+#define D_GONE		2	/* vanished between listing and attributes */
+#define D_NOATTR	3	/* attributes would cost a backend request */
+
+struct listing {
+	pthread_mutex_t	 lock;		/* guards ents' states and ctx */
+	uint64_t	 ino;
+	struct inode	*dir;		/* referenced */
+	struct nctx	*ctx;		/* holds the listing's snapshots */
+	struct dent	*ents;
+	size_t		 nents, alloc;
+	struct buf	 names;		/* NUL-terminated names and arguments */
+	uint32_t	*set;		/* open addressing: entry index + 1 */
+	size_t		 setcap;
+	int64_t		 made_ms;
+	int		 refs;		/* guarded by lcache_lock */
+};
+
+struct dirfill {
+	struct listing	*l;
+};
+
+#define LCACHE_SLOTS	64
+#define LISTING_KEEP_MS	10000
+
+static pthread_mutex_t lcache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct listing *lcache[LCACHE_SLOTS];	/* guarded by lcache_lock */
+
+/* Requests by kind, for .archonfs/status: what the kernel still asks. */
+enum opcount {
+	C_LOOKUP, C_GETATTR, C_SETATTR, C_READLINK, C_OPENDIR, C_READDIR,
+	C_READDIRPLUS, C_RELEASEDIR, C_OPEN, C_READ, C_WRITE, C_FLUSH,
+	C_FSYNC, C_RELEASE, C_CREATE, C_MKDIR, C_SYMLINK, C_UNLINK, C_RMDIR,
+	C_RENAME, C_STATFS, C_FORGET, C_POOLED, C_NOATTR, C_MAX
+};
+static const char *const opcount_name[C_MAX] = {
+	"lookup", "getattr", "setattr", "readlink", "opendir", "readdir",
+	"readdirplus", "releasedir", "open", "read", "write", "flush", "fsync",
+	"release", "create", "mkdir", "symlink", "unlink", "rmdir", "rename",
+	"statfs", "forget",
+	/* ops that went to a backend's pool; readdirplus entries sent
+	 * without attributes (a backend would have been asked) */
+	"to a pool", "entries without attributes",
+};
+static uint64_t opcounts[C_MAX];	/* atomic */
+
+static void
+count(enum opcount c)
+{
+	__atomic_add_fetch(&opcounts[c], 1, __ATOMIC_RELAXED);
+}
+
+static int is_dir(const struct node_type *t);
+static void set_times(struct stat *st, int64_t ms);
+static int64_t dir_mtime_ms(const struct node_type *t);
 
 /* ---- context ---------------------------------------------------------- */
 
@@ -141,12 +207,21 @@ backend_enabled(enum backend_id b)
 static void
 ctx_init(struct nctx *c, struct op *op, struct inode *in)
 {
-	memset(c, 0, sizeof(*c));
+	int i;
+
+	/* Not a memset of the whole context: path is 4 KiB, and itab_ctx
+	 * writes it (and name, node, t, args) anyway. */
 	itab_ctx(in, c);
 	c->op = op;
 	c->may_block = op->may_block;
 	c->deadline = op->deadline ? op->deadline : now_ms() + 5000;
 	c->msg = &op->msg;
+	c->mtime_ms = 0;
+	c->version = 0;
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		c->hold[i].p = NULL;
+		c->hold[i].put = NULL;
+	}
 	if (c->t->backend != BK_NONE)
 		op->backend = c->t->backend;
 }
@@ -159,10 +234,18 @@ ctx_child(struct nctx *c, const struct nctx *pc, const char *name,
 	const struct node_type *t = node_row(row);
 	int i;
 
-	memcpy(c, pc, sizeof(*c));
+	c->op = pc->op;
+	c->nargs = pc->nargs;
+	memcpy(c->args, pc->args, sizeof(c->args[0]) * (size_t)pc->nargs);
+	c->may_block = pc->may_block;
+	c->deadline = pc->deadline;
+	c->msg = pc->msg;
+	c->version = 0;
 	/* The parent's holds are borrowed: only the parent puts them. */
-	for (i = 0; i < NCTX_HOLDS; i++)
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		c->hold[i].p = pc->hold[i].p;
 		c->hold[i].put = NULL;
+	}
 	/* Names were checked by resolve(); an over-long path stays empty
 	 * and matches nothing. */
 	if (path_join(c->path, sizeof(c->path), pc->path, name) != 0)
@@ -193,21 +276,85 @@ ctx_done(struct nctx *c)
 	}
 }
 
+/* A context that holds nothing yet, for ctx_done on every path. */
+static void
+ctx_none(struct nctx *c)
+{
+	int i;
+
+	for (i = 0; i < NCTX_HOLDS; i++) {
+		c->hold[i].p = NULL;
+		c->hold[i].put = NULL;
+	}
+}
+
+static const char *
+dent_name(const struct listing *l, const struct dent *d)
+{
+	return l->names.data + d->name;
+}
+
+static const char *
+dent_arg(const struct listing *l, const struct dent *d)
+{
+	return d->arg == NO_ARG ? NULL : l->names.data + d->arg;
+}
+
+/* The entry called name, or -1; with a slot for it in *slot. */
+static long
+listing_find(const struct listing *l, const char *name, size_t *slot)
+{
+	size_t i = (size_t)fnv1a(FNV_INIT, name, strlen(name)) & (l->setcap - 1);
+	uint32_t e;
+
+	while ((e = l->set[i]) != 0) {
+		if (strcmp(dent_name(l, &l->ents[e - 1]), name) == 0)
+			return (long)e - 1;
+		i = (i + 1) & (l->setcap - 1);
+	}
+	*slot = i;
+	return -1;
+}
+
+static int
+listing_grow_set(struct listing *l)
+{
+	uint32_t *old = l->set, *ns;
+	size_t oldcap = l->setcap, cap = oldcap ? oldcap * 2 : 64, i, slot;
+
+	if ((ns = calloc(cap, sizeof(*ns))) == NULL)
+		return -ENOMEM;
+	l->set = ns;
+	l->setcap = cap;
+	for (i = 0; i < oldcap; i++)
+		if (old[i] && listing_find(l, dent_name(l, &l->ents[old[i] - 1]),
+		    &slot) < 0)
+			ns[slot] = old[i];
+	free(old);
+	return 0;
+}
+
 int
 dirfill_add_attr(struct dirfill *f, const char *name, enum node_id row,
     const char *arg, const struct stat *st)
 {
+	struct listing *l = f->l;
 	int rc = dirfill_add(f, name, row, arg);
 	struct dent *d;
 
-	if (rc != 0 || f->h->nents == 0)
+	if (rc != 0 || l->nents == 0)
 		return rc;	/* or the name was left out */
-	d = &f->h->ents[f->h->nents - 1];
-	if (st && strcmp(d->name, name) == 0 && !d->have_st) {
+	d = &l->ents[l->nents - 1];
+	if (st && strcmp(dent_name(l, d), name) == 0 && d->state == 0) {
 		d->st = *st;
 		if (FS->opt.ro)
 			d->st.st_mode &= ~(mode_t)0222;
-		d->have_st = 1;
+		/* A directory's mtime says when its listing moved on, the
+		 * same here as in GETATTR (dir_mtime_ms): the kernel drops a
+		 * cached listing when it sees the mtime change. */
+		if (is_dir(node_row(row)))
+			set_times(&d->st, dir_mtime_ms(node_row(row)));
+		d->state = D_ATTR;
 	}
 	return rc;
 }
@@ -216,9 +363,10 @@ int
 dirfill_add(struct dirfill *f, const char *name, enum node_id row,
     const char *arg)
 {
-	struct handle *h = f->h;
-	struct dent *ne;
-	size_t i;
+	struct listing *l = f->l;
+	struct dent *ne, *d;
+	size_t slot, off;
+	int rc;
 
 	/* A cluster name that cannot be a file name ("..", "a/b", longer
 	 * than 255 bytes) is left out, here for every listing (names.h);
@@ -226,23 +374,33 @@ dirfill_add(struct dirfill *f, const char *name, enum node_id row,
 	if (!name_plain(name))
 		return 0;
 	/* Names are unique in a directory: the first one wins. */
-	for (i = 0; i < h->nents; i++)
-		if (strcmp(h->ents[i].name, name) == 0)
-			return 0;
-	if (h->nents == h->alloc) {
-		h->alloc = h->alloc ? h->alloc * 2 : 32;
-		ne = realloc(h->ents, h->alloc * sizeof(*ne));
-		if (ne == NULL)
+	if ((l->nents + 1) * 2 > l->setcap && (rc = listing_grow_set(l)) != 0)
+		return rc;
+	if (listing_find(l, name, &slot) >= 0)
+		return 0;
+	if (l->nents == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 32;
+		if ((ne = realloc(l->ents, l->alloc * sizeof(*ne))) == NULL)
 			return -ENOMEM;
-		h->ents = ne;
+		l->ents = ne;
 	}
-	memset(&h->ents[h->nents], 0, sizeof(h->ents[0]));
-	h->ents[h->nents].name = strdup(name);
-	h->ents[h->nents].row = row;
-	h->ents[h->nents].arg = arg ? strdup(arg) : NULL;
-	if (h->ents[h->nents].name == NULL)
-		return -ENOMEM;
-	h->nents++;
+	d = &l->ents[l->nents];
+	memset(d, 0, sizeof(*d));
+	d->row = (uint8_t)row;
+	off = l->names.len;
+	if (off >= NO_ARG - 512 || (rc = buf_add(&l->names, name,
+	    strlen(name) + 1)) != 0)
+		return rc ? rc : -EFBIG;
+	d->name = (uint32_t)off;
+	d->arg = NO_ARG;
+	if (arg) {
+		off = l->names.len;
+		if ((rc = buf_add(&l->names, arg, strlen(arg) + 1)) != 0)
+			return rc;
+		d->arg = (uint32_t)off;
+	}
+	l->set[slot] = (uint32_t)(l->nents + 1);
+	l->nents++;
 	return 0;
 }
 
@@ -317,6 +475,84 @@ set_times(struct stat *st, int64_t ms)
 	st->st_atim = st->st_mtim;
 }
 
+/*
+ * Whether every change of a listing of this row reaches the kernel as an
+ * invalidation, so the kernel may keep the listing until told: Marathon's
+ * event stream (tree_marathon.c sweeps the inodes of what changed),
+ * ZooKeeper's watches, and what only changes through this mount.  Other
+ * listings (Mesos sandboxes, completed/, Kafka, the pipeline) are pulled:
+ * the kernel keeps them like the names no event reports, for about
+ * entry_timeout (dir_mtime_ms).
+ */
+static int
+listing_pushed(const struct node_type *t)
+{
+	switch (t->backend) {
+	case BK_NONE:
+	case BK_ZK:
+		return 1;
+	case BK_MARATHON:
+		return !FS->opt.no_events;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A directory's mtime.  The kernel drops its cached listing when it sees
+ * the mtime change (fuse_readdir_cached with auto_inval_data), so a pulled
+ * listing's mtime moves on once per entry_timeout window; a pushed one
+ * never moves.
+ */
+static int64_t
+dir_mtime_ms(const struct node_type *t)
+{
+	int64_t w = (int64_t)(FS->opt.entry_timeout * 1000), now;
+
+	if (listing_pushed(t))
+		return FS->start_wall_ms;
+	now = wall_ms();
+	if (w <= 0)
+		return now;
+	return FS->start_wall_ms + (now - FS->start_wall_ms) / w * w;
+}
+
+/*
+ * How long the kernel may keep an inode's attributes.  A growing file
+ * that someone has open must be asked every time (tail -f polls fstat);
+ * closed, it is cached like any file (its open makes the kernel drop
+ * them first, see open_node).  A pulled listing's directory is revalidated
+ * at least every entry_timeout, so its mtime can say the listing moved on.
+ */
+static double
+attr_timeout_of(const struct node_type *t, const struct inode *in)
+{
+	double a = FS->opt.attr_timeout;
+
+	if (t->kind == NK_STREAM && in &&
+	    __atomic_load_n(&in->nstream, __ATOMIC_RELAXED))
+		return 0;
+	if (is_dir(t) && !listing_pushed(t) && FS->opt.entry_timeout < a)
+		return FS->opt.entry_timeout;
+	return a;
+}
+
+/*
+ * Whether someone has the growing file dir/name open.  Its size is then
+ * never asked on the FUSE thread: a row's size handler may wait for a
+ * lock the open file's reader holds across a backend call (the merged
+ * app log does), and the FUSE thread waits on nothing.
+ */
+static int
+stream_opened(struct inode *dir, const char *name)
+{
+	struct inode *in = itab_find(dir, name);
+	int n = in && __atomic_load_n(&in->nstream, __ATOMIC_RELAXED);
+
+	itab_put(in);
+	return n;
+}
+
 static int
 node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 {
@@ -343,6 +579,7 @@ node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 		st->st_mode = S_IFDIR | t->mode;
 		st->st_nlink = 2;
 		st->st_size = 0;
+		set_times(st, dir_mtime_ms(t));
 		break;
 	case NK_WAIT:
 		st->st_mode = S_IFREG | t->mode;
@@ -389,11 +626,15 @@ done:
 	return rc;
 }
 
+/* What the kernel was last told of a file's size (open_node compares). */
 static void
 note_size(struct inode *in, off_t size)
 {
+	struct ifile *f;
+
 	itab_lock();
-	in->attr_size = size;
+	if ((f = inode_file(in)) != NULL)
+		f->attr_size = size;
 	itab_unlock();
 }
 
@@ -410,7 +651,7 @@ check_exists(struct op *op, struct inode *in, const struct nctx *c)
 	    c->t->kind == NK_PENDING)
 		return 0;
 	ctx_init(&pc, op, in->parent);
-	rc = resolve(&pc, in->name, &row, &arg);
+	rc = resolve(&pc, inode_name(in), &row, &arg);
 	if (rc == 0 && row != in->row)
 		rc = -ENOENT;
 	free(arg);
@@ -534,8 +775,10 @@ op_reply(struct op *op, int rc)
 	op->answered = 1;
 	pthread_mutex_unlock(&op->rlock);
 	/* After this no interrupt callback runs for this op (libfuse takes
-	 * the request's lock both here and around the callback). */
-	fuse_req_interrupt_func(op->req, NULL, NULL);
+	 * the request's lock both here and around the callback).  Only ops
+	 * that went to a pool registered one. */
+	if (op->may_block)
+		fuse_req_interrupt_func(op->req, NULL, NULL);
 	if (rc < 0) {
 		fuse_reply_err(op->req, -rc);
 		goto out;
@@ -652,6 +895,7 @@ op_start(struct op *op)
 	op->may_block = 0;
 	rc = op->fn(op);
 	if (rc == -E_WOULDBLOCK) {
+		count(C_POOLED);
 		op->may_block = 1;
 		buf_reset(&op->msg);
 		buf_reset(&op->audit);
@@ -777,6 +1021,8 @@ refuse(struct op *op, struct inode *dir, const char *name, int err,
 			buf_printf(&b, "The refused text is kept in %s.rejected.\n",
 			    name);
 			inval_path(dpath, rej);
+			/* The kernel may hold the listing without it. */
+			inval_inode(dir->ino);
 		}
 	}
 	local_set_error(edir, buf_str(&b));
@@ -841,9 +1087,7 @@ fill_entry(struct fuse_entry_param *e, struct inode *in, const struct stat *st)
 	e->ino = in->ino;
 	e->attr = *st;
 	e->attr.st_ino = in->ino;
-	/* A growing file's size must be asked every time. */
-	e->attr_timeout = node_row(in->row)->kind == NK_STREAM ? 0 :
-	    FS->opt.attr_timeout;
+	e->attr_timeout = attr_timeout_of(node_row(in->row), in);
 	e->entry_timeout = FS->opt.entry_timeout;
 }
 
@@ -912,9 +1156,14 @@ do_lookup(struct op *op)
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
 	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&cc);
 	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
 		goto out;
+	if (node_row(row)->kind == NK_STREAM && !op->may_block &&
+	    stream_opened(parent, op->name)) {
+		rc = -E_WOULDBLOCK;
+		goto out;
+	}
 	ctx_child(&cc, &pc, op->name, row, arg);
 	if ((rc = node_attr(&cc, &st, 0)) != 0)
 		goto out;
@@ -939,22 +1188,25 @@ out:
 static void
 ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count(C_LOOKUP);
 	op_start(op_name(req, do_lookup, "lookup", parent, name));
 }
 
 static void
 ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
 {
+	count(C_FORGET);
 	itab_forget(ino, n);
 	fuse_reply_none(req);
 }
 
 static void
-ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+ll_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *f)
 {
 	size_t i;
 
-	for (i = 0; i < count; i++)
+	count(C_FORGET);
+	for (i = 0; i < n; i++)
 		itab_forget(f[i].ino, f[i].nlookup);
 	fuse_reply_none(req);
 }
@@ -992,7 +1244,11 @@ do_getattr(struct op *op)
 		rc = 0;
 		goto out;
 	}
-	op->attr_timeout = c.t->kind == NK_STREAM ? 0 : FS->opt.attr_timeout;
+	if (c.t->kind == NK_STREAM && !op->may_block &&
+	    (h || __atomic_load_n(&in->nstream, __ATOMIC_RELAXED))) {
+		rc = -E_WOULDBLOCK;	/* see stream_opened() */
+		goto out;
+	}
 	if (h && h->type == H_STREAM) {
 		/* fstat on an open log (tail -f polls this): its state knows
 		 * where the file is. */
@@ -1008,14 +1264,23 @@ do_getattr(struct op *op)
 		op->st.st_blksize = 4096;
 		op->st.st_blocks = (op->st.st_size + 511) / 512;
 		set_times(&op->st, c.mtime_ms > 0 ? c.mtime_ms : wall_ms());
+		op->attr_timeout = 0;
 		op->rkind = R_ATTR;
 		goto out;
 	}
-	if ((rc = check_exists(op, in, &c)) != 0)
+	/* A directory nothing pushes is not looked for in its parent: that
+	 * would ask an agent (a sandbox's conf/) for every stat, and the
+	 * kernel calls GETATTR on each directory read once before (an
+	 * uncached READDIR marks its atime stale); its name expires with
+	 * entry_timeout instead, and READDIR still checks. */
+	if ((!is_dir(c.t) || listing_pushed(c.t)) &&
+	    (rc = check_exists(op, in, &c)) != 0)
 		goto out;
 	if ((rc = node_attr(&c, &op->st, in->ino)) != 0)
 		goto out;
 	note_size(in, op->st.st_size);
+	/* After node_attr: a stream opened meanwhile is not cached. */
+	op->attr_timeout = attr_timeout_of(c.t, in);
 	op->rkind = R_ATTR;
 out:
 	ctx_done(&c);
@@ -1026,6 +1291,7 @@ out:
 static void
 ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count(C_GETATTR);
 	op_start(op_ino(req, do_getattr, "getattr", ino, fi));
 }
 
@@ -1141,6 +1407,7 @@ ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct op *op = op_ino(req, do_setattr, "setattr", ino, fi);
 
+	count(C_SETATTR);
 	if (op == NULL)
 		return;
 	op->attr = *attr;
@@ -1156,31 +1423,121 @@ add_local(void *arg, const char *name, enum node_id row)
 	return dirfill_add(arg, name, row, NULL);
 }
 
+static void
+listing_free(struct listing *l)
+{
+	if (l == NULL)
+		return;
+	if (l->ctx) {
+		ctx_done(l->ctx);
+		free(l->ctx);
+	}
+	free(l->ents);
+	free(l->set);
+	buf_free(&l->names);
+	pthread_mutex_destroy(&l->lock);
+	itab_put(l->dir);
+	free(l);
+}
+
+static void
+listing_put(struct listing *l)
+{
+	int last;
+
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&lcache_lock);
+	last = --l->refs == 0;
+	pthread_mutex_unlock(&lcache_lock);
+	if (last)
+		listing_free(l);
+}
+
+/* The listing of ino that a READDIR at a later offset continues, or NULL;
+ * listings kept too long are dropped on the way (they hold snapshots). */
+static struct listing *
+lcache_get(uint64_t ino)
+{
+	struct listing *l, *old[LCACHE_SLOTS];
+	int64_t now = now_ms();
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&lcache_lock);
+	for (i = 0; i < LCACHE_SLOTS; i++) {
+		if ((l = lcache[i]) != NULL && now - l->made_ms > LISTING_KEEP_MS) {
+			lcache[i] = NULL;
+			old[n++] = l;
+		}
+	}
+	if ((l = lcache[ino % LCACHE_SLOTS]) != NULL && l->ino == ino)
+		l->refs++;
+	else
+		l = NULL;
+	pthread_mutex_unlock(&lcache_lock);
+	for (i = 0; i < n; i++)
+		listing_put(old[i]);
+	return l;
+}
+
+/* Keep l for the READDIRs that continue it (it replaces what was there). */
+static void
+lcache_set(struct listing *l)
+{
+	struct listing *old;
+
+	pthread_mutex_lock(&lcache_lock);
+	old = lcache[l->ino % LCACHE_SLOTS];
+	lcache[l->ino % LCACHE_SLOTS] = l;
+	l->refs++;
+	pthread_mutex_unlock(&lcache_lock);
+	listing_put(old);
+}
+
+/* The kernel read l to its end: it has what it needs. */
+static void
+lcache_drop(struct listing *l)
+{
+	int mine = 0;
+
+	pthread_mutex_lock(&lcache_lock);
+	if (lcache[l->ino % LCACHE_SLOTS] == l) {
+		lcache[l->ino % LCACHE_SLOTS] = NULL;
+		mine = 1;
+	}
+	pthread_mutex_unlock(&lcache_lock);
+	if (mine)
+		listing_put(l);
+}
+
+/* Make the listing of directory in: fixed rows, .error, the row's list
+ * handler, the local store.  -E_WOULDBLOCK when the handler needs the
+ * network (nothing is kept then). */
 static int
-do_opendir(struct op *op)
+listing_make(struct op *op, struct inode *in, struct listing **out)
 {
 	struct dirfill fill;
-	struct handle *h;
-	struct inode *in;
+	struct listing *l;
 	struct nctx *c;
 	int i, rc;
 
-	if ((in = itab_ref(op->ino)) == NULL)
-		return -ENOENT;
-	if ((c = malloc(sizeof(*c))) == NULL || (h = calloc(1, sizeof(*h))) == NULL) {
-		free(c);
-		itab_put(in);
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return -ENOMEM;
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		free(l);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&l->lock, NULL);
+	buf_init(&l->names, 0);
+	l->refs = 1;
+	l->ino = in->ino;
+	itab_hold(in);
+	l->dir = in;
 	ctx_init(c, op, in);
-	h->type = H_DIR;
-	h->node = in;
-	pthread_mutex_init(&h->lock, NULL);
-	handle_link(h);
-	buf_init(&h->content, 0);
-	buf_init(&h->wbuf, DOC_MAX);
-	h->dctx = c;
-	fill.h = h;
+	l->ctx = c;
+	l->made_ms = now_ms();
+	fill.l = l;
 	if (!is_dir(c->t)) {
 		rc = -ENOTDIR;
 		goto fail;
@@ -1203,76 +1560,95 @@ do_opendir(struct op *op)
 		goto fail;
 	if ((rc = local_list(c->path, add_local, &fill)) != 0)
 		goto fail;
-	memset(&op->rfi, 0, sizeof(op->rfi));
-	op->rfi.fh = (uintptr_t)h;
-	op->rkind = R_OPEN;
+	*out = l;
 	return 0;
 fail:
-	handle_free(h);
+	listing_free(l);
 	return rc;
 }
 
+/*
+ * An entry's attributes for READDIRPLUS, from the listing's snapshots.
+ * Never a backend request just to list: when the attribute would need one
+ * (a log's size is the agent's), the entry goes without attributes and
+ * the kernel asks LOOKUP for it if someone stats it.
+ */
 static void
-ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+dent_attr(struct listing *l, struct dent *d)
 {
-	op_start(op_ino(req, do_opendir, "opendir", ino, fi));
+	struct nctx cc;
+	int rc, mb = l->ctx->may_block;
+
+	l->ctx->may_block = 0;
+	ctx_child(&cc, l->ctx, dent_name(l, d), (enum node_id)d->row,
+	    dent_arg(l, d));
+	if (cc.t->kind == NK_STREAM && stream_opened(l->dir, dent_name(l, d)))
+		rc = -E_WOULDBLOCK;
+	else
+		rc = node_attr(&cc, &d->st, 0);
+	ctx_done(&cc);
+	l->ctx->may_block = mb;
+	if (rc == -E_WOULDBLOCK) {
+		d->state = D_NOATTR;
+		count(C_NOATTR);
+	} else if (rc < 0) {
+		d->state = D_GONE;
+	} else {
+		d->state = D_ATTR;
+	}
+}
+
+/* An inode number for an entry sent without attributes: the existing
+ * inode's, or a stable made-up one (never 0: some readers skip those). */
+static uint64_t
+dent_ino(struct inode *dir, const char *name)
+{
+	struct inode *in = itab_find(dir, name);
+	uint64_t ino;
+
+	if (in == NULL)
+		return fnv1a(FNV_INIT, name, strlen(name)) | 1;
+	ino = in->ino;
+	itab_put(in);
+	return ino;
 }
 
 static int
 do_readdir(struct op *op, int plus)
 {
-	struct handle *h = fh(op);
 	struct fuse_entry_param e;
-	struct nctx cc;
-	size_t i, pos = 0, need, budget = 0;
-	char *out;
-	int rc = 0;
+	struct listing *l = NULL;
+	struct inode *in;
+	size_t i, pos = 0, need;
+	char *out = NULL;
+	int rc = 0, locked = 0;
 
-	if (h == NULL || h->type != H_DIR)
-		return -EBADF;
-	pthread_mutex_lock(&h->lock);
-	h->dctx->op = op;
-	h->dctx->may_block = op->may_block;
-	h->dctx->deadline = op->deadline ? op->deadline : now_ms() + 5000;
-	h->dctx->msg = &op->msg;
-	/* Attributes first, for as many entries as can fit: this part may
-	 * need to block, and nothing has been handed out yet. */
-	for (i = op->off < 2 ? 0 : (size_t)op->off - 2; plus && i < h->nents; i++) {
-		struct dent *d = &h->ents[i];
-
-		need = fuse_add_direntry_plus(NULL, NULL, 0, d->name, NULL, 0);
-		if (budget + need > op->size)
-			break;
-		budget += need;
-		if (d->have_st || d->gone)
-			continue;
-		ctx_child(&cc, h->dctx, d->name, d->row, d->arg);
-		rc = node_attr(&cc, &d->st, 0);
-		ctx_done(&cc);
-		if (rc == -E_WOULDBLOCK)
-			goto unlock;
-		if (rc < 0)
-			d->gone = 1;
-		else
-			d->have_st = 1;
-		rc = 0;
+	if ((in = itab_ref(op->ino)) == NULL)
+		return -ENOENT;
+	/* From offset 0 the kernel has no listing cached: make one.  Later
+	 * offsets continue the listing kept, or one made now if it went. */
+	if (op->off > 0)
+		l = lcache_get(op->ino);
+	if (l == NULL) {
+		if ((rc = listing_make(op, in, &l)) != 0)
+			goto out;
+		lcache_set(l);
 	}
+	pthread_mutex_lock(&l->lock);
+	locked = 1;
+	l->ctx->op = op;
+	l->ctx->may_block = op->may_block;
+	l->ctx->deadline = op->deadline ? op->deadline : now_ms() + 5000;
+	l->ctx->msg = &op->msg;
 	if ((out = malloc(op->size ? op->size : 1)) == NULL) {
 		rc = -ENOMEM;
-		goto unlock;
+		goto out;
 	}
-	/* op->req is used below: not while the watcher answers for it. */
-	pthread_mutex_lock(&op->rlock);
-	if (op->answered) {
-		pthread_mutex_unlock(&op->rlock);
-		free(out);
-		rc = -ETIMEDOUT;
-		goto unlock;
-	}
-	for (i = (size_t)op->off; i < h->nents + 2; i++) {
-		const char *name = i == 0 ? "." : i == 1 ? ".." : h->ents[i - 2].name;
-		struct dent *d = i >= 2 ? &h->ents[i - 2] : NULL;
-		struct inode *in;
+	for (i = (size_t)op->off; i < l->nents + 2; i++) {
+		const char *name = i == 0 ? "." : i == 1 ? ".." :
+		    dent_name(l, &l->ents[i - 2]);
+		struct dent *d = i >= 2 ? &l->ents[i - 2] : NULL;
+		struct inode *ein;
 
 		if (plus)
 			need = fuse_add_direntry_plus(op->req, NULL, 0, name, NULL, 0);
@@ -1283,21 +1659,29 @@ do_readdir(struct op *op, int plus)
 		memset(&e, 0, sizeof(e));
 		if (d == NULL) {
 			e.attr.st_mode = S_IFDIR;
-			e.attr.st_ino = i == 0 || h->node->parent == NULL ?
-			    h->node->ino : h->node->parent->ino;
-		} else if (d->gone) {
-			continue;
-		} else if (plus) {
-			in = itab_get(h->node, d->name, d->row, d->arg, 1);
-			if (in == NULL)
-				break;
-			note_size(in, d->st.st_size);
-			fill_entry(&e, in, &d->st);
-			itab_put(in);
+			e.attr.st_ino = i == 0 || in->parent == NULL ?
+			    in->ino : in->parent->ino;
 		} else {
-			e.attr.st_mode = is_dir(node_row(d->row)) ? S_IFDIR :
-			    node_row(d->row)->kind == NK_LINK ? S_IFLNK : S_IFREG;
-			e.attr.st_ino = fnv1a(FNV_INIT, name, strlen(name)) | 1;
+			if (plus && d->state == 0)
+				dent_attr(l, d);
+			if (d->state == D_GONE)
+				continue;
+			if (plus && d->state == D_ATTR) {
+				ein = itab_get(in, name, (enum node_id)d->row,
+				    dent_arg(l, d), 1);
+				if (ein == NULL)
+					break;
+				note_size(ein, d->st.st_size);
+				fill_entry(&e, ein, &d->st);
+				itab_put(ein);
+			} else {
+				/* No attributes: the kernel links nothing and
+				 * LOOKUPs the name when it is used. */
+				e.attr.st_mode = is_dir(node_row(d->row)) ?
+				    S_IFDIR : node_row(d->row)->kind == NK_LINK ?
+				    S_IFLNK : S_IFREG;
+				e.attr.st_ino = dent_ino(in, name);
+			}
 		}
 		if (plus)
 			fuse_add_direntry_plus(op->req, out + pos, op->size - pos,
@@ -1307,12 +1691,19 @@ do_readdir(struct op *op, int plus)
 			    &e.attr, (off_t)(i + 1));
 		pos += need;
 	}
-	pthread_mutex_unlock(&op->rlock);
+	/* An empty reply is the end: the kernel marks its cache complete. */
+	if (pos == 0)
+		lcache_drop(l);
 	op->rbuf = out;
+	out = NULL;
 	op->rlen = pos;
 	op->rkind = R_BUF;
-unlock:
-	pthread_mutex_unlock(&h->lock);
+out:
+	if (locked)
+		pthread_mutex_unlock(&l->lock);
+	free(out);
+	listing_put(l);
+	itab_put(in);
 	return rc;
 }
 
@@ -1335,6 +1726,7 @@ ll_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct op *op = op_ino(req, plus ? do_readdirplus : do_readdir_plain,
 	    "readdir", ino, fi);
 
+	count(plus ? C_READDIRPLUS : C_READDIR);
 	if (op == NULL)
 		return;
 	op->size = size;
@@ -1356,11 +1748,41 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ll_readdir_common(req, ino, size, off, fi, 1);
 }
 
+/*
+ * Directories are opened by the kernel alone (see struct listing): the
+ * first OPENDIR is answered ENOSYS, which FUSE_CAP_NO_OPENDIR_SUPPORT
+ * turns into "no OPENDIR or RELEASEDIR ever again; cache listings and keep
+ * them".  A kernel without that capability gets the same from a reply.
+ */
+static int no_opendir;		/* set once in ll_init */
+
+static void
+ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	count(C_OPENDIR);
+	if (no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void
+ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	count(C_RELEASEDIR);
+	fuse_reply_err(req, 0);
+}
+
 static void
 handle_free(struct handle *h)
 {
-	size_t i;
-
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&hlock);
@@ -1371,18 +1793,11 @@ handle_free(struct handle *h)
 	if (h->hnext)
 		h->hnext->hprev = h->hprev;
 	pthread_mutex_unlock(&hlock);
-	for (i = 0; i < h->nents; i++) {
-		free(h->ents[i].name);
-		free(h->ents[i].arg);
-	}
-	free(h->ents);
-	if (h->dctx) {
-		ctx_done(h->dctx);
-		free(h->dctx);
-	}
 	local_put(h->le);
 	if (h->sstate && h->node)
 		node_row(h->node->row)->sclose(h->sstate);
+	if (h->streaming && h->node)
+		itab_stream_close(h->node);
 	buf_free(&h->content);
 	buf_free(&h->wbuf);
 	pthread_mutex_destroy(&h->lock);
@@ -1390,12 +1805,15 @@ handle_free(struct handle *h)
 	free(h);
 }
 
-/* The session ended: free the handles the kernel will never release. */
+/* The session ended: free the handles the kernel will never release, and
+ * the listings it will not read further. */
 void
 ops_free_handles(void)
 {
 	struct handle *h;
+	struct listing *l;
 	int n = 0;
+	size_t i;
 
 	for (;;) {
 		pthread_mutex_lock(&hlock);
@@ -1409,14 +1827,32 @@ ops_free_handles(void)
 	if (n)
 		log_msg("%d open file%s never released by the kernel, freed", n,
 		    n == 1 ? "" : "s");
+	for (i = 0; i < LCACHE_SLOTS; i++) {
+		pthread_mutex_lock(&lcache_lock);
+		l = lcache[i];
+		lcache[i] = NULL;
+		pthread_mutex_unlock(&lcache_lock);
+		listing_put(l);
+	}
 }
 
-static void
-ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* What the kernel asked, for .archonfs/status. */
+void
+ops_status(struct buf *out)
 {
-	(void)ino;
-	handle_free((struct handle *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	size_t n, b, i;
+
+	itab_stats(&n, &b);
+	buf_printf(out, "fuse: %d thread%s, directories opened by the kernel: "
+	    "%s\n", FS->opt.fuse_threads, FS->opt.fuse_threads == 1 ? "" : "s",
+	    no_opendir ? "yes" : "no");
+	buf_printf(out, "  inodes: %zu (%zu kB)\n", n, (b + 1023) / 1024);
+	buf_addstr(out, "  requests:");
+	for (i = 0; i < C_MAX; i++)
+		buf_printf(out, "%s %s %llu", i ? "," : "", opcount_name[i],
+		    (unsigned long long)__atomic_load_n(&opcounts[i],
+		    __ATOMIC_RELAXED));
+	buf_addch(out, '\n');
 }
 
 /* ---- open, read, write -------------------------------------------------- */
@@ -1428,6 +1864,7 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 	struct handle *h;
 	struct nctx c;
 	int acc = flags & O_ACCMODE, wr = acc != O_RDONLY, rc = 0;
+	struct ifile *f;
 	uint64_t hash;
 
 	ctx_init(&c, op, in);
@@ -1474,6 +1911,15 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 		if (c.t->sopen && (rc = c.t->sopen(&c, &h->sstate)) < 0)
 			goto fail;
 		rc = 0;
+		/* While it is open every stat asks (attr_timeout_of); the
+		 * size the kernel cached before is dropped now, before the
+		 * open returns, so the opener's first fstat (wc -c, tail -f)
+		 * asks too.  Attributes only (offset -1): no page or inode
+		 * lock is taken, and OPEN is not among the operations that
+		 * notification may not run from (fuse_lowlevel.h). */
+		h->streaming = 1;
+		if (itab_stream_open(in) == 0)
+			inval_attr_now(in->ino);
 		break;
 	case NK_FILE:
 	case NK_WAIT:
@@ -1519,13 +1965,15 @@ open_node(struct op *op, struct inode *in, int flags, struct handle **out)
 		hash = fnv1a(FNV_INIT, h->content.data ? h->content.data : "",
 		    h->content.len);
 		itab_lock();
-		if (in->attr_size != (off_t)h->content.len) {
+		if ((f = inode_file(in)) == NULL ||
+		    f->attr_size != (off_t)h->content.len) {
 			op->rfi.direct_io = 1;
-			in->page_valid = 0;
+			in->flags &= ~IN_PAGE_VALID;
 		} else {
-			op->rfi.keep_cache = in->page_valid && in->page_hash == hash;
-			in->page_hash = hash;
-			in->page_valid = 1;
+			op->rfi.keep_cache = (in->flags & IN_PAGE_VALID) &&
+			    f->page_hash == hash;
+			f->page_hash = hash;
+			in->flags |= IN_PAGE_VALID;
 		}
 		itab_unlock();
 		break;
@@ -1566,6 +2014,7 @@ do_open(struct op *op)
 static void
 ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count(C_OPEN);
 	op_start(op_ino(req, do_open, "open", ino, fi));
 }
 
@@ -1636,7 +2085,16 @@ do_read(struct op *op)
 		return 0;
 	}
 	case H_WAIT:
-		pthread_mutex_lock(&h->lock);
+		/* A worker holds the lock while it waits (as long as the
+		 * deployment takes): a FUSE thread never waits for it. */
+		if (!op->may_block) {
+			if (pthread_mutex_trylock(&h->lock) != 0) {
+				op->backend = POOL_WAIT;
+				return -E_WOULDBLOCK;
+			}
+		} else {
+			pthread_mutex_lock(&h->lock);
+		}
 		if (!h->wait_done) {
 			if (!op->may_block) {
 				pthread_mutex_unlock(&h->lock);
@@ -1668,6 +2126,7 @@ ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct op *op = op_ino(req, do_read, "read", ino, fi);
 
+	count(C_READ);
 	if (op == NULL)
 		return;
 	op->size = size;
@@ -1700,9 +2159,9 @@ do_write(struct op *op)
 			h->failed = EFBIG;
 			h->dirty = 0;
 			pthread_mutex_unlock(&h->lock);
-			refuse_msg(op, h->node->parent, h->node->name, EFBIG,
+			refuse_msg(op, h->node->parent, inode_name(h->node), EFBIG,
 			    "%s: a document may not be larger than 1 MiB; nothing "
-			    "was sent", h->node->name);
+			    "was sent", inode_name(h->node));
 			return -EFBIG;
 		} else if ((rc = buf_pwrite(&h->wbuf, op->data, op->len,
 		    (size_t)op->off)) == 0) {
@@ -1719,9 +2178,9 @@ do_write(struct op *op)
 		return 0;
 	case H_VALUE:
 		if (op->len > VALUE_MAX) {
-			return refuse_msg(op, h->node->parent, h->node->name, EFBIG,
-			    "%s: a value may not be larger than 64 KiB; nothing "
-			    "was sent", h->node->name);
+			return refuse_msg(op, h->node->parent, inode_name(h->node),
+			    EFBIG, "%s: a value may not be larger than 64 KiB; "
+			    "nothing was sent", inode_name(h->node));
 		}
 		ctx_init(&c, op, h->node);
 		rc = apply(op, &c, h->node->parent, op->data, op->len, 0);
@@ -1742,6 +2201,7 @@ ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	struct op *op = op_ino(req, do_write, "write", ino, fi);
 
+	count(C_WRITE);
 	if (op == NULL)
 		return;
 	op->off = off;
@@ -1810,12 +2270,14 @@ do_flush(struct op *op)
 static void
 ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count(C_FLUSH);
 	op_start(op_ino(req, do_flush, "close", ino, fi));
 }
 
 static void
 ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	count(C_FSYNC);
 	(void)datasync;
 	op_start(op_ino(req, do_flush, "fsync", ino, fi));
 }
@@ -1840,6 +2302,7 @@ do_release(struct op *op)
 static void
 ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count(C_RELEASE);
 	op_start(op_ino(req, do_release, "close", ino, fi));
 }
 
@@ -1952,6 +2415,7 @@ ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	struct op *op = op_name(req, do_create, "create", parent, name);
 
+	count(C_CREATE);
 	if (op == NULL)
 		return;
 	op->mode = mode;
@@ -1972,7 +2436,7 @@ make_begin(struct op *op, struct inode *parent, struct nctx *pc,
 	int rc;
 
 	ctx_init(pc, op, parent);
-	memset(cc, 0, sizeof(*cc));
+	ctx_none(cc);
 	if (FS->opt.ro)
 		return -EROFS;
 	if ((rc = resolve(pc, op->name, row, arg)) == 0)
@@ -2092,6 +2556,7 @@ ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 {
 	struct op *op = op_name(req, do_symlink, "symlink", parent, name);
 
+	count(C_SYMLINK);
 	if (op == NULL)
 		return;
 	if ((op->name2 = strdup(link)) == NULL) {
@@ -2106,6 +2571,7 @@ ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct op *op = op_name(req, do_mkdir, "mkdir", parent, name);
 
+	count(C_MKDIR);
 	if (op == NULL)
 		return;
 	op->mode = mode;
@@ -2140,7 +2606,7 @@ do_unlink(struct op *op)
 	if ((parent = itab_ref(op->ino)) == NULL)
 		return -ENOENT;
 	ctx_init(&pc, op, parent);
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&cc);
 	if ((rc = resolve(&pc, op->name, &row, &arg)) != 0)
 		goto out;
 	t = node_row(row);
@@ -2180,6 +2646,7 @@ out:
 static void
 ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count(C_UNLINK);
 	op_start(op_name(req, do_unlink, "unlink", parent, name));
 }
 
@@ -2244,6 +2711,7 @@ out:
 static void
 ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count(C_RMDIR);
 	op_start(op_name(req, do_rmdir, "rmdir", parent, name));
 }
 
@@ -2277,9 +2745,9 @@ do_rename(struct op *op)
 	struct lentry *le = NULL;
 	int rc, drc;
 
-	memset(&spc, 0, sizeof(spc));
-	memset(&dpc, 0, sizeof(dpc));
-	memset(&cc, 0, sizeof(cc));
+	ctx_none(&spc);
+	ctx_none(&dpc);
+	ctx_none(&cc);
 	if (op->flags) {
 		rc = -EINVAL;	/* RENAME_EXCHANGE, RENAME_NOREPLACE... */
 		goto out;
@@ -2419,6 +2887,7 @@ ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct op *op = op_name(req, do_rename, "rename", parent, name);
 
+	count(C_RENAME);
 	if (op == NULL)
 		return;
 	op->ino2 = newparent;
@@ -2492,6 +2961,7 @@ do_readlink(struct op *op)
 static void
 ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	count(C_READLINK);
 	op_start(op_ino(req, do_readlink, "readlink", ino, NULL));
 }
 
@@ -2502,6 +2972,7 @@ ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 
+	count(C_STATFS);
 	(void)ino;
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
@@ -2524,6 +2995,17 @@ ll_init(void *userdata, struct fuse_conn_info *conn)
 	/* Page cache is dropped when we say so (inval) or the size/mtime
 	 * changes; we never want writeback caching of cluster writes. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* The kernel compares a directory's mtime before it serves a cached
+	 * listing (fuse_readdir_cached): how pulled listings expire. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* Zero-message opendir: see ll_opendir. */
+	no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+	/* A link's target follows from its name (consumes/T is always
+	 * ../../../../topics/T), so the kernel may keep what readlink said
+	 * until the inode is invalidated. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
 
 const struct fuse_lowlevel_ops archonfs_ops = {

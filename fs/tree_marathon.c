@@ -687,23 +687,11 @@ struct victim {
 };
 
 struct sweep {
-	const struct mara_change *ch;
-	const char	**ids;		/* sorted copy of ch->ids */
+	const struct inode *top;	/* the subtree being swept */
+	int		 whole;		/* take all of it */
 	struct victim	*v;
 	size_t		 n, alloc;
 };
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int
-changed(struct sweep *s, const char *id)
-{
-	return bsearch(&id, s->ids, s->ch->nids, sizeof(*s->ids), cmp_str) != NULL;
-}
 
 static void
 collect(struct sweep *s, struct inode *in)
@@ -717,12 +705,16 @@ collect(struct sweep *s, struct inode *in)
 		s->v = nv;
 	}
 	s->v[s->n].ino = in->ino;
-	s->v[s->n].parent = in->parent && in->hashed ? in->parent->ino : 0;
-	s->v[s->n].name = in->parent && in->hashed ? strdup(in->name) : NULL;
+	s->v[s->n].parent = in->parent && inode_hashed(in) ? in->parent->ino : 0;
+	s->v[s->n].name = in->parent && inode_hashed(in) ? strdup(inode_name(in)) : NULL;
 	s->n++;
 }
 
-/* Called under the inode table lock: look, do not call back into it. */
+/*
+ * Called under the inode table lock for top's subtree: look, do not call
+ * back into it.  A changed app or group owns what lies under it up to the
+ * next app or group, which answers for itself.
+ */
 static void
 sweep_one(struct inode *in, void *arg)
 {
@@ -734,47 +726,58 @@ sweep_one(struct inode *in, void *arg)
 	if (node_row(in->row)->backend != BK_MARATHON &&
 	    node_row(in->row)->kind != NK_SCRATCH && in->row != N_ERROR)
 		return;
-	for (p = in; p && p->parent; p = p->parent) {
-		if (s->ch->deployments && p->row == N_DEPLOYMENTS) {
-			collect(s, in);
-			return;
-		}
-		if (s->ch->all && (p->row == N_APPS || p->row == N_DEPLOYMENTS)) {
-			collect(s, in);
-			return;
-		}
-		if (s->ch->nids == 0)
-			continue;
-		if (p->row == N_APP || p->row == N_GROUP) {
-			if (p->arg && changed(s, p->arg))
-				collect(s, in);
-			return;
-		}
-		if (p->row == N_APPS) {
-			if (changed(s, "/"))
-				collect(s, in);
-			return;
-		}
+	if (s->whole) {
+		collect(s, in);
+		return;
 	}
+	for (p = in; p && p != s->top; p = p->parent)
+		if (p->row == N_APP || p->row == N_GROUP)
+			return;
+	collect(s, in);
 }
 
+/* Sweep the subtree at path (mount-relative), if the kernel knows it. */
+static void
+sweep_path(struct sweep *s, const char *path, int whole)
+{
+	struct inode *top;
+
+	if ((top = itab_lookup_path(path)) == NULL)
+		return;
+	s->top = top;
+	s->whole = whole;
+	itab_walk_under(top, sweep_one, s);
+	itab_put(top);
+}
+
+/*
+ * Marathon reported what changed: drop exactly those names, listings and
+ * pages from the kernel.  Only the subtrees of the changed ids are looked
+ * at, so a change costs what the kernel holds of those apps, not of the
+ * whole mount (a million inodes after ls -lR at 10,000 apps).
+ */
 static void
 on_change(void *arg, const struct mara_change *ch)
 {
 	struct sweep s;
+	char path[1024];
 	size_t i;
 
 	(void)arg;
 	memset(&s, 0, sizeof(s));
-	s.ch = ch;
-	if (ch->nids) {
-		s.ids = malloc(ch->nids * sizeof(*s.ids));
-		if (s.ids == NULL)
-			return;
-		memcpy(s.ids, ch->ids, ch->nids * sizeof(*s.ids));
-		qsort(s.ids, ch->nids, sizeof(*s.ids), cmp_str);
-	}
-	itab_walk(sweep_one, &s);
+	if (ch->all || ch->deployments)
+		sweep_path(&s, "deployments", 1);
+	if (ch->all)
+		sweep_path(&s, "apps", 1);
+	else
+		for (i = 0; i < ch->nids; i++) {
+			if (strcmp(ch->ids[i], "/") == 0)
+				sweep_path(&s, "apps", 0);
+			else if (ch->ids[i][0] == '/' &&
+			    (size_t)snprintf(path, sizeof(path), "apps%s",
+			    ch->ids[i]) < sizeof(path))
+				sweep_path(&s, path, 0);
+		}
 	for (i = 0; i < s.n; i++) {
 		inval_inode(s.v[i].ino);
 		if (s.v[i].name)
@@ -782,7 +785,6 @@ on_change(void *arg, const struct mara_change *ch)
 		free(s.v[i].name);
 	}
 	free(s.v);
-	free(s.ids);
 }
 
 int

@@ -224,12 +224,32 @@ task_sandbox(struct nctx *c, struct mesos_sandbox *sb)
 	return sandbox(c, task, agent, sb);
 }
 
-/* A file request failed: a vanished sandbox drops what was kept of it. */
+/*
+ * A file request failed: a vanished sandbox drops what was kept of it,
+ * here and in the kernel, which keeps every listing it read until told
+ * (the task directory's and every sandbox directory's under it).
+ */
 static int
-file_error(const struct mesos_sandbox *sb, int rc)
+file_error(struct nctx *c, const struct mesos_sandbox *sb, int rc)
 {
-	if (rc == -ENOENT)
-		mesos_forget(FS->mesos, sb);
+	const char *task = task_of(c), *p;
+	char dir[sizeof(c->path)];
+	size_t tl;
+
+	if (rc != -ENOENT)
+		return rc;
+	mesos_forget(FS->mesos, sb);
+	if (task == NULL)
+		return rc;
+	/* The task directory: the path up to the component named task. */
+	tl = strlen(task);
+	for (p = c->path; (p = strstr(p, task)) != NULL; p += tl)
+		if ((p == c->path || p[-1] == '/') && (p[tl] == '/' || p[tl] == '\0'))
+			break;
+	if (p == NULL)
+		return rc;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(p - c->path + tl), c->path);
+	inval_dirs_under(dir);
 	return rc;
 }
 
@@ -333,7 +353,7 @@ open_size(struct nctx *c, struct openlog *ol, const char *rel, off_t *size)
 	rc = mesos_probe(FS->mesos, &sb, rel, c->deadline, &c->op->interrupted,
 	    size, &mtime, c->msg);
 	if (rc != 0)
-		return file_error(&sb, rc);
+		return file_error(c, &sb, rc);
 	pthread_mutex_lock(&ol->lock);
 	if (mtime == 0)
 		mtime = ol->size == *size && ol->mtime_ms ? ol->mtime_ms :
@@ -386,7 +406,7 @@ log_read(struct nctx *c, void *state, char *buf, size_t len, off_t off)
 		return -E_WOULDBLOCK;
 	n = mesos_read(FS->mesos, &lf->sb, lf->rel, buf, len, off, c->deadline,
 	    &c->op->interrupted, c->msg);
-	return n < 0 ? file_error(&lf->sb, (int)n) : n;
+	return n < 0 ? file_error(c, &lf->sb, (int)n) : n;
 }
 
 void

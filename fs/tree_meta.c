@@ -102,6 +102,7 @@ meta_status_read(struct nctx *c, struct buf *out)
 	}
 	buf_addstr(out, "waits:\n");
 	pool_status(FS->pool[POOL_WAIT], out);
+	ops_status(out);
 	return out->err;
 }
 
@@ -172,6 +173,7 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_printf(out, "entry_timeout: %g\n", o->entry_timeout);
 	buf_printf(out, "attr_timeout: %g\n", o->attr_timeout);
 	buf_printf(out, "workers: %d\n", o->workers);
+	buf_printf(out, "fuse_threads: %d\n", o->fuse_threads);
 	buf_printf(out, "allow_other: %s\n", o->allow_other ? "yes" : "no");
 	buf_printf(out, "mountpoint: %s\n", o->mountpoint ? o->mountpoint : "?");
 	return out->err;
@@ -191,8 +193,8 @@ inval_all(struct inode *in, void *arg)
 	if (in->ino == 0)
 		return;
 	inval_inode(in->ino);
-	if (in->parent && in->hashed)
-		inval_entry(in->parent->ino, in->name);
+	if (in->parent && inode_hashed(in))
+		inval_entry(in->parent->ino, inode_name(in));
 }
 
 int

@@ -383,8 +383,8 @@ inval_all(struct inode *in, void *arg)
 	(void)arg;
 	if (in->ino && (node_row(in->row)->backend == BK_ZK)) {
 		inval_inode(in->ino);
-		if (in->parent && in->hashed)
-			inval_entry(in->parent->ino, in->name);
+		if (in->parent && inode_hashed(in))
+			inval_entry(in->parent->ino, inode_name(in));
 	}
 }
 
