@@ -300,18 +300,25 @@ lru_unlink_locked(struct lcache *lc, struct lslot *s)
 	s->prev = s->next = NULL;
 }
 
+/* Put an unlinked slot first (most recently used). */
 static void
-lru_front_locked(struct lcache *lc, struct lslot *s)
+lru_push_locked(struct lcache *lc, struct lslot *s)
 {
-	if (lc->head == s)
-		return;
-	lru_unlink_locked(lc, s);
 	s->next = lc->head;
 	if (lc->head)
 		lc->head->prev = s;
 	lc->head = s;
 	if (lc->tail == NULL)
 		lc->tail = s;
+}
+
+static void
+lru_front_locked(struct lcache *lc, struct lslot *s)
+{
+	if (lc->head == s)
+		return;
+	lru_unlink_locked(lc, s);
+	lru_push_locked(lc, s);
 }
 
 /* Take s out of the table; it is freed now, or by its last holder. */
@@ -413,12 +420,7 @@ slot_new_locked(struct lcache *lc, const char *key, uint64_t h)
 	s->linked = 1;
 	s->hnext = lc->buckets[h & (LIST_BUCKETS - 1)];
 	lc->buckets[h & (LIST_BUCKETS - 1)] = s;
-	s->next = lc->head;
-	if (lc->head)
-		lc->head->prev = s;
-	lc->head = s;
-	if (lc->tail == NULL)
-		lc->tail = s;
+	lru_push_locked(lc, s);
 	lc->nslots++;
 	lc->bytes += slot_cost(s);
 	return s;

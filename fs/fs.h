@@ -191,9 +191,11 @@ void	 inval_attr_now(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
 /* The node at a mount-relative path, and its name in its parent. */
 void	 inval_fspath(const char *fspath);
-/* Drop every listing the kernel keeps at and under fspath (a vanished
- * sandbox: nothing else reports it). */
-void	 inval_dirs_under(const char *fspath);
+/* Drop the listings the kernel keeps at and under fspath: of the given
+ * rows, or every one (rows NULL: a vanished sandbox, which nothing else
+ * reports). */
+void	 inval_dirs_under(const char *fspath, const enum node_id *rows,
+	    size_t nrows);
 
 /* ---- log.c -------------------------------------------------------------- */
 

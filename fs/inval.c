@@ -169,6 +169,8 @@ inval_fspath(const char *fspath)
 }
 
 struct dirlist {
+	const enum node_id *rows;	/* only these (NULL: every directory) */
+	size_t		 nrows;
 	uint64_t	*ino;
 	size_t		 n, alloc;
 };
@@ -179,8 +181,13 @@ note_dir(struct inode *in, void *arg)
 {
 	struct dirlist *d = arg;
 	uint64_t *ni;
+	size_t i;
 
 	if (!(in->flags & IN_DIR))
+		return;
+	for (i = 0; i < d->nrows && d->rows[i] != in->row; i++)
+		;
+	if (d->rows && i == d->nrows)
 		return;
 	if (d->n == d->alloc) {
 		d->alloc = d->alloc ? d->alloc * 2 : 16;
@@ -192,7 +199,7 @@ note_dir(struct inode *in, void *arg)
 }
 
 void
-inval_dirs_under(const char *fspath)
+inval_dirs_under(const char *fspath, const enum node_id *rows, size_t nrows)
 {
 	struct dirlist d = { 0 };
 	struct inode *top;
@@ -200,6 +207,8 @@ inval_dirs_under(const char *fspath)
 
 	if ((top = itab_lookup_path(fspath)) == NULL)
 		return;
+	d.rows = rows;
+	d.nrows = nrows;
 	itab_walk_under(top, note_dir, &d);
 	itab_put(top);
 	for (i = 0; i < d.n; i++)

@@ -249,7 +249,7 @@ file_error(struct nctx *c, const struct mesos_sandbox *sb, int rc)
 	if (p == NULL)
 		return rc;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(p - c->path + tl), c->path);
-	inval_dirs_under(dir);
+	inval_dirs_under(dir, NULL, 0);
 	return rc;
 }
 

@@ -230,3 +230,20 @@ wait_for() {
 
 # no_deployments: true when Marathon runs no deployment.
 no_deployments() { [ "$(emu /v2/deployments | jq length)" = 0 ]; }
+
+# sandbox_dir TASK: the task's sandbox on the agent's disk (the emulator's
+# agents keep real sandboxes under the cluster directory): what it serves.
+sandbox_dir() {
+	local url
+	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
+		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
+			'[.frameworks[], .completed_frameworks[]?] | .[] |
+			 (.executors + .completed_executors)[] | select(.id == $t) | .directory'
+	done | head -n 1
+}
+
+# append TASK STREAM TEXT: exact bytes into the task's log, as the task.
+append() {
+	emu /_emu/tasks/log -X POST -H 'Content-Type: application/json' \
+		-d "$(jq -cn --arg t "$1" --arg s "$2" --arg x "$3" '{taskId: $t, stream: $s, append: $x}')" >/dev/null
+}

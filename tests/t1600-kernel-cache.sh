@@ -31,20 +31,6 @@ reqs() {
 	echo "$r"
 	echo "$r" | grep -qE "^[0-9]+ [0-9]+ [0-9]+ [0-9]+\$"
 }
-# append TASK STREAM TEXT: exact bytes into the task's log, as the task
-append() {
-	emu /_emu/tasks/log -X POST -H 'Content-Type: application/json' \
-		-d "$(jq -cn --arg t "$1" --arg s "$2" --arg x "$3" '{taskId: $t, stream: $s, append: $x}')" >/dev/null
-}
-# sandbox_dir TASK: the task's sandbox on the agent's disk
-sandbox_dir() {
-	local url
-	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
-		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
-			'[.frameworks[], .completed_frameworks[]?] | .[] |
-			 (.executors + .completed_executors)[] | select(.id == $t) | .directory'
-	done | head -n 1
-}
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 test_expect_success 'status shows the loop (one thread), kernel-opened directories and request counts' '

@@ -14,23 +14,6 @@ A=$MNT/apps$APP
 emu "/v2/apps$APP" | jq -r '.app.tasks[].id' | sort >$TRASH/tasks
 T=$(head -n 1 $TRASH/tasks)
 
-# The task's sandbox directory on disk (the emulator's agents keep real
-# sandboxes under the cluster directory): what the agent serves.
-sandbox_dir() {
-	local url
-	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
-		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
-			'[.frameworks[], .completed_frameworks[]?] | .[] |
-			 (.executors + .completed_executors)[] | select(.id == $t) | .directory'
-	done | head -n 1
-}
-
-# append TASK STREAM TEXT: exact bytes into the task's log, as the task.
-append() {
-	emu /_emu/tasks/log -X POST -H 'Content-Type: application/json' \
-		-d "$(jq -cn --arg t "$1" --arg s "$2" --arg x "$3" '{taskId: $t, stream: $s, append: $x}')" >/dev/null
-}
-
 # check_sequence FILE TASK STREAM: every "TASK STREAM N" line of FILE has
 # N one more than the line before it (no loss, no repeat, in order), and
 # there are at least MIN of them.

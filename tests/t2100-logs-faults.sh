@@ -19,14 +19,6 @@ A=$MNT/apps$APP
 emu "/v2/apps$APP" | jq -r '.app.tasks[] | "\(.id) \(.slaveId)"' >$TRASH/tasks
 T=$(head -n 1 $TRASH/tasks | cut -d" " -f1)
 
-sandbox_dir() {
-	local url
-	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
-		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
-			'.frameworks[] | (.executors + .completed_executors)[] |
-			 select(.id == $t) | .directory'
-	done | head -n 1
-}
 rss() { awk '/^VmRSS/ {print $2}' /proc/"$(archonfs_pid)"/status; }
 
 test_expect_success 'a 200 MB log: cat gives exactly the agent'"'"'s bytes in constant memory' '

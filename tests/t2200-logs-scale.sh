@@ -32,20 +32,6 @@ browses_of() {
 }
 refresh() { echo >$MNT/.archonfs/refresh; }
 
-sandbox_dir() {
-	local url
-	for url in $(emu /_emu/mesos | jq -r '.agents[].url'); do
-		curl -s "$url/slave(1)/state" | jq -r --arg t "$1" \
-			'[.frameworks[], .completed_frameworks[]?] | .[] |
-			 (.executors + .completed_executors)[] | select(.id == $t) | .directory'
-	done | head -n 1
-}
-
-append() {
-	emu /_emu/tasks/log -X POST -H 'Content-Type: application/json' \
-		-d "$(jq -cn --arg t "$1" --arg s "$2" --arg x "$3" '{taskId: $t, stream: $s, append: $x}')" >/dev/null
-}
-
 test_expect_success 'a cold ls -lR of an app: one browse per sandbox directory, no probe' '
 	want=0 &&
 	for t in $(cat $TRASH/tasks); do

@@ -85,35 +85,35 @@ def put_instances(conn, app, value):
         sys.exit(1)
 
 
-def visible(base, app, path, value, timeout):
-    conn = connect(base)
-    t0 = time.perf_counter()
-    put_instances(conn, app, value)
+def poll(done, t0, timeout):
+    """Print seconds from t0 until done() is true, or "timeout"."""
     while True:
-        if read_value(path) == value:
+        if done():
             print("%.9f" % (time.perf_counter() - t0))
             return
         if time.perf_counter() - t0 > timeout:
             print("timeout")
             return
         time.sleep(0.005)
+
+
+def visible(base, app, path, value, timeout):
+    conn = connect(base)
+    t0 = time.perf_counter()
+    put_instances(conn, app, value)
+    poll(lambda: read_value(path) == value, t0, timeout)
 
 
 def api_visible(base, app, value, timeout):
     conn = connect(base)
     t0 = time.perf_counter()
     put_instances(conn, app, value)
-    while True:
+
+    def seen():
         conn.request("GET", "/v2/apps" + app, headers={"User-Agent": UA})
-        r = conn.getresponse()
-        doc = json.loads(r.read())
-        if str(doc.get("app", {}).get("instances")) == value:
-            print("%.9f" % (time.perf_counter() - t0))
-            return
-        if time.perf_counter() - t0 > timeout:
-            print("timeout")
-            return
-        time.sleep(0.005)
+        doc = json.loads(conn.getresponse().read())
+        return str(doc.get("app", {}).get("instances")) == value
+    poll(seen, t0, timeout)
 
 
 def main(argv):
