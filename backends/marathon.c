@@ -1280,6 +1280,7 @@ mark_dirty(struct marathon *m, const char *const *ids, size_t n)
 void
 marathon_invalidate(struct marathon *m)
 {
+	marathon_versions_forget(m, NULL);
 	mark_dirty(m, NULL, 0);
 	snapcache_invalidate(m->apps, SC_HARD);
 	snapcache_invalidate(m->deps, SC_HARD);

@@ -5,7 +5,7 @@
  * the timestamps and GET /v2/apps/{id}/versions/{ts} returns one bare App
  * (API-NOTES 1.3).  So the version list of an app is fetched when its
  * versions/ directory is read, cached for the TTL and dropped when the app
- * changes (in an LRU of 4 MiB: 10,000 apps listed do not stay forever);
+ * changes or on .archonfs/refresh (in an LRU of 4 MiB: 10,000 apps listed do not stay forever);
  * each version document is immutable and kept in a 16 MiB LRU.
  * Documents are rendered like app.json (runtime fields removed) so that
  * `diff versions/X.json app.json` shows only real differences and `cp`
@@ -65,13 +65,21 @@ marathon_versions_free(struct marathon *m)
 	m->versions = NULL;
 }
 
-/* Forget the list of an app that changed (called with no lock held). */
+/* Forget the list of an app that changed, or every list (id NULL: a
+ * refresh); documents are immutable and stay (called with no lock held). */
 void
 marathon_versions_forget(struct marathon *m, const char *id)
 {
+	struct lru *fresh;
+
 	pthread_mutex_lock(&m->lock);
-	if (m->versions)
+	if (m->versions && id)
 		lru_del(m->versions->lists, id);
+	else if (m->versions &&
+	    (fresh = lru_new(VLIST_BYTES_MAX, 0, vlist_free)) != NULL) {
+		lru_free(m->versions->lists);
+		m->versions->lists = fresh;
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -3,8 +3,9 @@
 # GET /v2/apps per refresh, never one request per app or group; reading
 # every file of the tree costs nothing more; a change pushed by the event
 # stream, or made through the mount, re-reads only the app it names
-# (GET /v2/apps/ID), never the whole listing; and the snapshot is kept
-# packed, smaller than the JSON it came from.  The mount runs with
+# (GET /v2/apps/ID), never the whole listing; a refresh reads an app's
+# version list again but keeps its version documents (they never change);
+# and the snapshot is kept packed, smaller than the JSON it came from.  The mount runs with
 # every TTL at 60 s, so only the events can explain what is seen.
 . "$(dirname "$0")/lib.sh"
 
@@ -84,6 +85,17 @@ test_expect_success 'an app created through the API shows in its group, an app d
 	gets >$TRASH/gets &&
 	echo "# $(paste -sd, $TRASH/gets)" &&
 	! grep -qx "/v2/apps" $TRASH/gets
+'
+
+test_expect_success 'a refresh drops the version lists too: versions/ asks again, a version document kept' '
+	V=$(ls $A/g00/app0001/versions | head -n 1) && test -n "$V" &&
+	cat $A/g00/app0001/versions/$V >/dev/null &&
+	emu_reset && ls $A/g00/app0001/versions >/dev/null &&
+	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g00/app0001/versions")" "version requests before the refresh" &&
+	echo >$MNT/.archonfs/refresh && emu_reset &&
+	ls $A/g00/app0001/versions >/dev/null && cat $A/g00/app0001/versions/$V >/dev/null &&
+	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g00/app0001/versions")" "version lists after the refresh" &&
+	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g00/app0001/versions/")" "version documents after the refresh"
 '
 
 test_expect_success 'the snapshot is kept packed: smaller than the JSON Marathon sent' '
