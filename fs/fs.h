@@ -255,6 +255,8 @@ void	 tree_kafka_stop(void);
 const char *pipeline_opt(const char *name);
 /* ZooKeeper reported a change: configured edges may have changed. */
 void	 tree_pipeline_zk_changed(void);
+/* Apps changed: drop the kernel's listings made from the graph's edges. */
+void	 tree_pipeline_apps_changed(void);
 
 /* ---- tree_mesos.c --------------------------------------------------------- */
 

@@ -750,13 +750,6 @@ sweep_path(struct sweep *s, const char *path, int whole)
 	itab_put(top);
 }
 
-/* Directories listed from the pipeline's edges, which apps' labels make. */
-static const enum node_id pipeline_rows[] = {
-	N_TOPIC_CONSUMERS, N_TOPIC_PRODUCERS, N_PIPELINE,
-	N_PL_UPSTREAM, N_PL_UP_GROUP, N_PL_UP_APP,
-	N_PL_DOWNSTREAM, N_PL_DOWN_GROUP, N_PL_DOWN_APP,
-};
-
 /*
  * Marathon reported what changed: drop exactly those names, listings and
  * pages from the kernel.  Only the subtrees of the changed ids are looked
@@ -768,7 +761,7 @@ on_change(void *arg, const struct mara_change *ch)
 {
 	struct sweep s;
 	char path[1024];
-	size_t i, n;
+	size_t i;
 
 	(void)arg;
 	memset(&s, 0, sizeof(s));
@@ -792,13 +785,9 @@ on_change(void *arg, const struct mara_change *ch)
 		free(s.v[i].name);
 	}
 	free(s.v);
-	/* The pipeline's listings are made from apps' labels: an app that
-	 * changed may have moved any of them. */
-	if (ch->all || ch->nids) {
-		n = sizeof(pipeline_rows) / sizeof(pipeline_rows[0]);
-		inval_dirs_under("topics", pipeline_rows, n);
-		inval_dirs_under("pipeline", pipeline_rows, n);
-	}
+	/* The pipeline's listings are made from apps' labels. */
+	if (ch->all || ch->nids)
+		tree_pipeline_apps_changed();
 }
 
 int

@@ -635,6 +635,24 @@ tree_pipeline_zk_changed(void)
 	__atomic_add_fetch(&zk_gen, 1, __ATOMIC_RELAXED);
 }
 
+/* Directories listed from the graph's edges. */
+static const enum node_id edge_rows[] = {
+	N_TOPIC_CONSUMERS, N_TOPIC_PRODUCERS, N_PIPELINE,
+	N_PL_UPSTREAM, N_PL_UP_GROUP, N_PL_UP_APP,
+	N_PL_DOWNSTREAM, N_PL_DOWN_GROUP, N_PL_DOWN_APP,
+};
+
+void
+tree_pipeline_apps_changed(void)
+{
+	size_t n = sizeof(edge_rows) / sizeof(edge_rows[0]);
+
+	/* The graph itself follows the apps snapshot's generation; the
+	 * kernel's kept listings of it are dropped here. */
+	inval_dirs_under("topics", edge_rows, n);
+	inval_dirs_under("pipeline", edge_rows, n);
+}
+
 static void
 graph_put(void *p)
 {
