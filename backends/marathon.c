@@ -1732,9 +1732,10 @@ mara_map_value(const struct mara_snap *s, const char *id, const char *field,
 	if ((str = jp_str(v, &n)) != NULL) {
 		rc = buf_add(out, str, n);
 	} else {
+		/* Any JSON value: a map member may be a number or a boolean. */
 		if ((j = jp_decode(v, NULL)) == NULL)
 			return -ENOMEM;
-		rc = json_to_buf(j, out, JSON_COMPACT);
+		rc = json_to_buf(j, out, JSON_COMPACT | JSON_ENCODE_ANY);
 		json_decref(j);
 	}
 	if (rc == 0)
