@@ -46,6 +46,7 @@ struct mesos_opts {
 	int		 insecure;
 	int		 timeout_ms;
 	int		 ttl_ms;
+	int		 readahead;	/* read-ahead threads; 0: none */
 };
 
 /* Where a task's files live. */
@@ -132,6 +133,15 @@ int	 mesos_list(struct mesos *m, const struct mesos_sandbox *sb,
 	    const volatile int *cancel, const struct mesos_dir **out,
 	    struct buf *msg);
 void	 mesos_dir_put(struct mesos *m, const struct mesos_dir *d);
+/*
+ * Read ahead: browse this directory of a sandbox (rel "" is the sandbox)
+ * in the background, and its subdirectories down to depth levels, so
+ * that the listings are kept when a walk reaches them.  Never blocks;
+ * nothing happens without read-ahead threads, for a directory whose
+ * listing is kept, or when AHEAD_QUEUE_MAX directories wait already.
+ */
+void	 mesos_readahead(struct mesos *m, const struct mesos_sandbox *sb,
+	    const char *rel, int depth);
 /* The entry named name, or NULL. */
 const struct mesos_entry *mesos_dir_find(const struct mesos_dir *d,
 	    const char *name);

@@ -574,10 +574,11 @@ fresh(const struct mesos *m, const struct dirdata *d)
 	return d && now_ms() - d->fetched_ms < m->opts.ttl_ms;
 }
 
-int
-mesos_list(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+/* mesos_list(); ahead: for read-ahead, which is not counted as a use. */
+static int
+list_get(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
     int may_block, int64_t deadline, const volatile int *cancel,
-    const struct mesos_dir **out, struct buf *msg)
+    const struct mesos_dir **out, struct buf *msg, int ahead)
 {
 	struct lcache *lc = &m->lc;
 	struct buf key = BUF_INIT(8192);
@@ -596,7 +597,7 @@ mesos_list(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	for (;;) {
 		s = slot_find_locked(lc, key.data, h);
 		if (s && fresh(m, s->d)) {
-			lc->hits++;
+			lc->hits += !ahead;
 			lru_front_locked(lc, s);
 			d = s->d;
 			d->refs++;
@@ -662,6 +663,7 @@ mesos_list(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	s->refs++;
 	gen = lc->gen;
 	lc->browses++;
+	lc->ahead += ahead != 0;
 	pthread_mutex_unlock(&lc->lock);
 
 	rc = browse_fetch(m, sb, rel, deadline, cancel, &d, msg);
@@ -689,6 +691,14 @@ done:
 	if (rc == 0)
 		*out = &d->pub;
 	return rc;
+}
+
+int
+mesos_list(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+    int may_block, int64_t deadline, const volatile int *cancel,
+    const struct mesos_dir **out, struct buf *msg)
+{
+	return list_get(m, sb, rel, may_block, deadline, cancel, out, msg, 0);
 }
 
 void
@@ -883,13 +893,180 @@ mesos_invalidate(struct mesos *m)
 void
 mesos_lcache_status(struct mesos *m, struct buf *out)
 {
+	uint64_t queued, dropped;
+	size_t waiting;
+	int threads;
+
 	pthread_mutex_lock(&m->lc.lock);
 	buf_printf(out, "  listings: %zu kept, %zu of %u KiB; %llu answered "
-	    "from them, %llu browses, %llu shared, %llu evicted\n",
-	    m->lc.nslots, m->lc.bytes >> 10, LIST_BYTES_MAX >> 10,
+	    "from them, %llu browses (%llu read ahead), %llu shared, %llu "
+	    "evicted\n", m->lc.nslots, m->lc.bytes >> 10, LIST_BYTES_MAX >> 10,
 	    (unsigned long long)m->lc.hits, (unsigned long long)m->lc.browses,
-	    (unsigned long long)m->lc.waits, (unsigned long long)m->lc.evictions);
+	    (unsigned long long)m->lc.ahead, (unsigned long long)m->lc.waits,
+	    (unsigned long long)m->lc.evictions);
 	pthread_mutex_unlock(&m->lc.lock);
+	pthread_mutex_lock(&m->aq.lock);
+	threads = m->aq.nthreads;
+	waiting = m->aq.n;
+	queued = m->aq.queued;
+	dropped = m->aq.dropped;
+	pthread_mutex_unlock(&m->aq.lock);
+	buf_printf(out, "  read-ahead: %d of %d threads started, %zu "
+	    "directories waiting, %llu queued, %llu dropped (queue full)\n",
+	    threads, m->opts.readahead, waiting, (unsigned long long)queued,
+	    (unsigned long long)dropped);
+}
+
+/* ---- read-ahead ----------------------------------------------------------
+ *
+ * A recursive walk (ls -lR, find, grep -r) reads one sandbox directory at
+ * a time and waits for each browse in turn.  When the FUSE layer sees a
+ * walk, it names the directories the walk will reach next; a few threads
+ * browse them meanwhile, through the same cache and single flight, so the
+ * walk finds them kept (or joins the browse in flight) and the agents'
+ * round trips overlap.  A directory is browsed once either way.
+ */
+
+void
+mesos_ahead_init(struct mesos *m)
+{
+	pthread_mutex_init(&m->aq.lock, NULL);
+	pthread_cond_init(&m->aq.cond, NULL);
+}
+
+/* Queue one directory: subdirectories (front) go before what waits. */
+static void
+ahead_push_locked(struct mesos *m, const struct mesos_sandbox *sb,
+    const char *rel, int depth, int front)
+{
+	struct aheadq *q = &m->aq;
+	size_t len = strlen(rel);
+	struct ahead *a;
+
+	if (q->n >= AHEAD_QUEUE_MAX || (a = malloc(sizeof(*a) + len + 1)) == NULL) {
+		q->dropped++;
+		return;
+	}
+	a->sb = *sb;
+	a->depth = depth;
+	memcpy(a->rel, rel, len + 1);
+	if (front) {
+		a->next = q->head;
+		q->head = a;
+		if (q->tail == NULL)
+			q->tail = a;
+	} else {
+		a->next = NULL;
+		if (q->tail)
+			q->tail->next = a;
+		else
+			q->head = a;
+		q->tail = a;
+	}
+	q->n++;
+	q->queued++;
+	pthread_cond_signal(&q->cond);
+}
+
+/* One queued directory: browsed (or found kept), then its subdirectories
+ * queued in front, last first, so that they come out in name order. */
+static void
+ahead_one(struct mesos *m, struct ahead *a, struct buf *msg)
+{
+	const struct mesos_dir *d;
+	char rel[2048];
+	size_t i, nd = 0, dirs[AHEAD_SUBDIRS];
+
+	buf_reset(msg);
+	if (list_get(m, &a->sb, a->rel, 1, now_ms() + m->opts.timeout_ms,
+	    &m->stopping, &d, msg, 1) != 0)
+		return;
+	for (i = 0; a->depth > 0 && i < d->n && nd < AHEAD_SUBDIRS; i++)
+		if (d->e[i].is_dir)
+			dirs[nd++] = i;
+	pthread_mutex_lock(&m->aq.lock);
+	while (nd-- > 0 && !m->aq.stop) {
+		if (snprintf(rel, sizeof(rel), "%s%s%s", a->rel, *a->rel ? "/" : "",
+		    d->e[dirs[nd]].name) < (int)sizeof(rel))
+			ahead_push_locked(m, &a->sb, rel, a->depth - 1, 1);
+	}
+	pthread_mutex_unlock(&m->aq.lock);
+	mesos_dir_put(m, d);
+}
+
+static void *
+ahead_worker(void *arg)
+{
+	struct mesos *m = arg;
+	struct aheadq *q = &m->aq;
+	struct buf msg = BUF_INIT(256);
+	struct ahead *a;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->head == NULL && !q->stop)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (q->stop)
+			break;
+		a = q->head;
+		if ((q->head = a->next) == NULL)
+			q->tail = NULL;
+		q->n--;
+		pthread_mutex_unlock(&q->lock);
+		ahead_one(m, a, &msg);
+		free(a);
+		pthread_mutex_lock(&q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+	buf_free(&msg);
+	return NULL;
+}
+
+void
+mesos_readahead(struct mesos *m, const struct mesos_sandbox *sb,
+    const char *rel, int depth)
+{
+	struct aheadq *q = &m->aq;
+
+	if (m->opts.readahead <= 0 || m->stopping)
+		return;
+	pthread_mutex_lock(&q->lock);
+	if (!q->stop) {
+		/* The threads start with the first walk: most mounts have none. */
+		while (q->nthreads < m->opts.readahead &&
+		    q->nthreads < AHEAD_THREADS_MAX &&
+		    pthread_create(&q->threads[q->nthreads], NULL, ahead_worker,
+		    m) == 0)
+			q->nthreads++;
+		ahead_push_locked(m, sb, rel ? rel : "", depth, 0);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+mesos_ahead_stop(struct mesos *m, int join)
+{
+	struct aheadq *q = &m->aq;
+	struct ahead *a;
+	int i;
+
+	pthread_mutex_lock(&q->lock);
+	q->stop = 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	if (!join)
+		return;
+	for (i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	q->nthreads = 0;
+	while ((a = q->head) != NULL) {
+		q->head = a->next;
+		free(a);
+	}
+	q->tail = NULL;
+	q->n = 0;
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
 }
 
 /* ---- the lenient /files/read decoder ---------------------------------- */

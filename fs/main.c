@@ -61,6 +61,7 @@ static const struct fuse_opt spec[] = {
 	OPT("attr_timeout=%lf", attr_timeout, 0),
 	OPT("workers=%d", workers, 0),
 	OPT("fuse_threads=%d", fuse_threads, 0),
+	OPT("readahead=%d", readahead, 0),
 	OPT("zk_datafile=%s", zk_datafile, 0),
 	OPT("consumes_label=%s", consumes_label, 0),
 	OPT("produces_label=%s", produces_label, 0),
@@ -166,6 +167,8 @@ usage(const char *prog)
 "  -o marathon_timeout=S, -o mesos_timeout=S, -o zk_timeout=S, -o kafka_timeout=S\n"
 "  -o entry_timeout=S, -o attr_timeout=S   kernel cache times (default 1)\n"
 "  -o workers=N, -o fuse_threads=N   threads per backend (8); kernel readers (1)\n"
+"  -o readahead=N            sandbox listings read ahead of a walk, at once (2;\n"
+"                            0: none)\n"
 "  -o force, -o noevents, -o insecure   override deployment locks; ignore\n"
 "                            Marathon's /v2/events; do not verify TLS\n"
 "  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"
@@ -290,6 +293,7 @@ main(int argc, char *argv[])
 	fs.opt.attr_timeout = 1;
 	fs.opt.workers = 8;
 	fs.opt.fuse_threads = 1;
+	fs.opt.readahead = 2;
 	if (fuse_opt_parse(&args, &fs.opt, spec, opt_proc) != 0)
 		goto out;
 	if (want_help || want_version || want_nodes) {
@@ -331,9 +335,11 @@ main(int argc, char *argv[])
 	    fs.opt.mesos_timeout < 0 || fs.opt.zk_timeout < 0 ||
 	    fs.opt.kafka_timeout < 0 || fs.opt.ttl < 0 || fs.opt.workers < 1 ||
 	    fs.opt.workers > 256 || fs.opt.fuse_threads < 1 ||
-	    fs.opt.fuse_threads > 256) {
+	    fs.opt.fuse_threads > 256 || fs.opt.readahead < 0 ||
+	    fs.opt.readahead > 16) {
 		fprintf(stderr, "archonfs: timeout must be > 0, ttl >= 0, workers "
-		    "and fuse_threads between 1 and 256\n");
+		    "and fuse_threads between 1 and 256, readahead between 0 and "
+		    "16\n");
 		goto out;
 	}
 	fs.opt.mountpoint = co.mountpoint;

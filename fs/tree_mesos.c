@@ -224,6 +224,139 @@ task_sandbox(struct nctx *c, struct mesos_sandbox *sb)
 	return sandbox(c, task, agent, sb);
 }
 
+/* ---- read-ahead of a walk ------------------------------------------------
+ *
+ * A walk through apps/ (ls -lR, find, grep -r, du) reads the tasks of an
+ * app one after the other, and each needs a browse or two of its sandbox
+ * that it waits for.  Two tasks of one app read within WALK_MS make a
+ * walk: the app's tasks from that one on, in name order (the walk's), up
+ * to AHEAD_TASKS, go to the Mesos read-ahead with their subdirectories to
+ * AHEAD_DEPTH, so their browses overlap the walk.  While the walk goes on,
+ * the first task it reads in another app starts that app's read-ahead at
+ * once, and reaching the last task read ahead starts the next ones.  A
+ * single look at one task, or at one file again and again, starts nothing.
+ */
+#define WALK_MS		1000
+#define AHEAD_TASKS	64
+#define AHEAD_DEPTH	2
+#define AHEAD_END	"\377"		/* after every task name */
+
+static struct {
+	pthread_mutex_t	 lock;
+	char		 app[512], task[256];	/* the last task read */
+	int64_t		 at_ms;
+	char		 app_ahead[512];	/* the app read ahead in, */
+	char		 upto[256];		/* up to this task */
+	int64_t		 until_ms;		/* the walk is on until then */
+} walk = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+struct names {
+	const char	**v;
+	size_t		 n, cap;
+};
+
+static int
+add_name(void *arg, const char *name, int member)
+{
+	struct names *ns = arg;
+	const char **v;
+
+	(void)member;
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap ? 2 * ns->cap : 64;
+		if ((v = realloc(ns->v, ns->cap * sizeof(*v))) == NULL)
+			return -ENOMEM;
+		ns->v = v;
+	}
+	ns->v[ns->n++] = name;
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Read ahead the app's tasks from task on; *upto gets the last one, or
+ * AHEAD_END when that was the app's last. */
+static void
+ahead_tasks(struct nctx *c, const char *app, const char *task, char *upto,
+    size_t n)
+{
+	struct buf msg = BUF_INIT(256);
+	struct names ns = { 0 };
+	struct mesos_sandbox sb;
+	struct mara_snap *s;
+	const char *agent;
+	char fw[128];
+	size_t i, from, k;
+
+	snprintf(upto, n, "%s", AHEAD_END);
+	if (apps_snap(c, &s) != 0 ||
+	    marathon_framework(FS->marathon, 0, c->deadline, fw, sizeof(fw),
+	    NULL, 0, &msg) != 0 ||
+	    mara_list_tasks(s, app, add_name, &ns) != 0)
+		goto out;
+	qsort(ns.v, ns.n, sizeof(*ns.v), name_cmp);
+	for (from = 0; from < ns.n && strcmp(ns.v[from], task) < 0; from++)
+		;
+	/* The whole app when it is small: the walk may sort otherwise. */
+	if (ns.n <= AHEAD_TASKS)
+		from = 0;
+	for (k = 0, i = from; k < AHEAD_TASKS && i < ns.n; k++, i++) {
+		agent = mara_task_agent(s, app, ns.v[i]);
+		buf_reset(&msg);
+		if (agent && mesos_sandbox(FS->mesos, fw, agent, ns.v[i], 0,
+		    c->deadline, &sb, &msg) == 0)
+			mesos_readahead(FS->mesos, &sb, "", AHEAD_DEPTH);
+	}
+	if (i < ns.n)
+		snprintf(upto, n, "%s", ns.v[i - 1]);
+out:
+	free(ns.v);
+	buf_free(&msg);
+}
+
+/* A current task's sandbox is being read: is it a walk's? */
+static void
+walk_note(struct nctx *c)
+{
+	const char *app = ctx_arg(c, N_APP), *task = ctx_arg(c, N_TASK);
+	int64_t now = now_ms();
+	char upto[256];
+	int start = 0;
+
+	if (app == NULL || task == NULL || FS->opt.readahead <= 0)
+		return;
+	pthread_mutex_lock(&walk.lock);
+	if (now < walk.until_ms && strcmp(app, walk.app_ahead) == 0) {
+		walk.until_ms = now + WALK_MS;
+		start = strcmp(task, walk.upto) >= 0;
+	} else if (now < walk.until_ms) {
+		start = 1;		/* the walk went on to another app */
+	} else if (strcmp(app, walk.app) == 0 && strcmp(task, walk.task) != 0 &&
+	    now - walk.at_ms < WALK_MS) {
+		start = 1;		/* two tasks of one app */
+	}
+	if (start) {
+		snprintf(walk.app_ahead, sizeof(walk.app_ahead), "%s", app);
+		snprintf(walk.upto, sizeof(walk.upto), "%s", AHEAD_END);
+		walk.until_ms = now + WALK_MS;
+	}
+	snprintf(walk.app, sizeof(walk.app), "%s", app);
+	snprintf(walk.task, sizeof(walk.task), "%s", task);
+	walk.at_ms = now;
+	pthread_mutex_unlock(&walk.lock);
+	if (!start)
+		return;
+	ahead_tasks(c, app, task, upto, sizeof(upto));
+	pthread_mutex_lock(&walk.lock);
+	if (strcmp(app, walk.app_ahead) == 0)
+		snprintf(walk.upto, sizeof(walk.upto), "%s", upto);
+	pthread_mutex_unlock(&walk.lock);
+}
+
 /*
  * A file request failed: a vanished sandbox drops what was kept of it,
  * here and in the kernel, which keeps every listing it read until told
@@ -387,6 +520,7 @@ log_size(struct nctx *c, void *state, off_t *size)
 	 * TTL, has its size and mtime (one browse for every file of it). */
 	if ((rc = task_sandbox(c, &sb)) != 0)
 		return rc;
+	walk_note(c);
 	rc = mesos_stat(FS->mesos, &sb, rel, c->may_block, c->deadline,
 	    &c->op->interrupted, &e, c->msg);
 	if (rc != 0)
@@ -432,6 +566,7 @@ listing(struct nctx *c, const struct mesos_dir **d)
 
 	if ((rc = task_sandbox(c, &sb)) != 0)
 		return rc;
+	walk_note(c);
 	rel_of(c, rel, sizeof(rel));
 	return mesos_list(FS->mesos, &sb, rel, c->may_block, c->deadline,
 	    &c->op->interrupted, d, c->msg);
@@ -825,6 +960,7 @@ tree_mesos_start(void)
 	mo.insecure = FS->opt.insecure;
 	mo.timeout_ms = backend_timeout_ms(BK_MESOS);
 	mo.ttl_ms = (int)(FS->opt.ttl * 1000);
+	mo.readahead = FS->opt.readahead;
 	if ((FS->mesos = mesos_new(&mo, &msg)) == NULL) {
 		log_msg("mesos: cannot start%s%s", msg.len ? ": " : "", buf_str(&msg));
 		buf_free(&msg);

@@ -174,6 +174,7 @@ meta_config_read(struct nctx *c, struct buf *out)
 	buf_printf(out, "attr_timeout: %g\n", o->attr_timeout);
 	buf_printf(out, "workers: %d\n", o->workers);
 	buf_printf(out, "fuse_threads: %d\n", o->fuse_threads);
+	buf_printf(out, "readahead: %d\n", o->readahead);
 	buf_printf(out, "allow_other: %s\n", o->allow_other ? "yes" : "no");
 	buf_printf(out, "mountpoint: %s\n", o->mountpoint ? o->mountpoint : "?");
 	return out->err;

@@ -5,7 +5,9 @@
 # same listing within the TTL costs no request at all and shows the same
 # file sizes and mtimes (the agent's, not "now"); concurrent lookups in one
 # sandbox share one browse; an open file still sees every byte with a
-# TTL of a minute; a sandbox that vanished is not shown from the cache.
+# TTL of a minute; a sandbox that vanished is not shown from the cache; a
+# walk (two tasks of an app in a row) reads the app's other sandboxes
+# ahead, each directory once, and one task looked at reads nothing ahead.
 . "$(dirname "$0")/lib.sh"
 
 start_cluster --synthetic-apps 2 --synthetic-tasks 6 --mesos-agents 2
@@ -138,6 +140,67 @@ test_expect_success 'a sandbox Mesos removed is not shown from the cache (nor ke
 
 test_expect_success '.archonfs/status counts the listings kept' '
 	grep -q "^  listings: [0-9]* kept" $MNT/.archonfs/status
+'
+
+# Read-ahead, on the other app (the tests above killed and removed tasks
+# of the first): a walk is two tasks of one app read in a row; then every
+# directory of the app's other sandboxes is browsed before anyone asks,
+# each once.
+APP2=/synth/g00/app0001
+A2=$MNT/apps$APP2
+emu "/v2/apps$APP2" | jq -r '.app.tasks[].id' | sort >$TRASH/tasks2
+NT2=$(wc -l <$TRASH/tasks2)
+T1=$(sed -n 1p $TRASH/tasks2)
+T2=$(sed -n 2p $TRASH/tasks2)
+tasks_browsed() {
+	local t n=0
+	for t in $(cat $TRASH/tasks2); do
+		[ "$(browses_of "$t")" -gt 0 ] && n=$((n + 1))
+	done
+	echo $n
+}
+dirs_of_app2() {
+	local t D want=0
+	for t in $(cat $TRASH/tasks2); do
+		D=$(sandbox_dir $t) && test -d "$D" &&
+		want=$((want + 1 + $(find "$D" -mindepth 1 -type d | wc -l))) || return 1
+	done
+	echo $want
+}
+
+test_expect_success 'one task looked at, again and again: nothing is read ahead' '
+	refresh && mesos_reset &&
+	ls -l $A2/tasks/$T1 $A2/tasks/$T1/sandbox >/dev/null &&
+	stat $A2/tasks/$T1/stdout $A2/tasks/$T1/stderr >/dev/null &&
+	sleep 1 &&
+	check_eq 1 "$(tasks_browsed)" "tasks whose sandbox was browsed"
+'
+
+test_expect_success 'two tasks of an app in a row: the rest is read ahead, each directory once' '
+	want=$(dirs_of_app2) &&
+	refresh && mesos_reset &&
+	ls -l $A2/tasks/$T1 >/dev/null && ls -l $A2/tasks/$T2 >/dev/null &&
+	for i in $(seq 50); do
+		test "$(mesos_count /files/browse)" -ge $want && break
+		sleep 0.1
+	done &&
+	echo "# $NT2 tasks, $want sandbox directories: $(tasks_browsed) tasks and $(mesos_count /files/browse) directories browsed after ls -l of two" &&
+	check_eq $NT2 "$(tasks_browsed)" "tasks whose sandbox was browsed" &&
+	check_eq $want "$(mesos_count /files/browse)" "browses before the walk" &&
+	ls -lR $A2/tasks >/dev/null &&
+	check_eq $want "$(mesos_count /files/browse)" "browses after ls -lR" &&
+	grep "^  listings:" $MNT/.archonfs/status | grep -Eq "\([1-9][0-9]* read ahead\)"
+'
+
+test_expect_success '-o readahead=0: two tasks in a row browse those two only' '
+	umount_archonfs &&
+	mount_archonfs --marathon "$ARCHONFS_MARATHON" -o ttl=60,readahead=0 &&
+	grep -qx "readahead: 0" $MNT/.archonfs/config &&
+	mesos_reset &&
+	ls -l $A2/tasks/$T1 >/dev/null && ls -l $A2/tasks/$T2 >/dev/null &&
+	sleep 1 &&
+	check_eq 2 "$(tasks_browsed)" "tasks whose sandbox was browsed" &&
+	grep -q "^  read-ahead: 0 of 0 threads started" $MNT/.archonfs/status
 '
 
 test_done
