@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ahead.h"
 #include "marathon_int.h"
 
 #define APPS_PATH "/v2/apps?embed=apps.tasks&embed=apps.counts" \
@@ -1146,7 +1147,9 @@ marathon_new(const struct marathon_opts *o, struct buf *msg)
 	/* The framework id and the Mesos leader rarely change: an hour, and
 	 * again after every event-stream reconnect. */
 	m->info = snapcache_new(&info_ops, m, 3600 * 1000, o->timeout_ms);
-	if (m->apps == NULL || m->deps == NULL || m->info == NULL)
+	m->ahead = mara_versions_ahead_new(m);
+	if (m->apps == NULL || m->deps == NULL || m->info == NULL ||
+	    m->ahead == NULL)
 		goto fail;
 	return m;
 fail:
@@ -1178,6 +1181,7 @@ marathon_shutdown(struct marathon *m)
 	if (m == NULL)
 		return;
 	m->stopping = 1;
+	ahead_stop(m->ahead);
 	mara_events_stop(m);
 	snapcache_stop(m->apps);
 	snapcache_stop(m->deps);
@@ -1190,6 +1194,7 @@ marathon_free(struct marathon *m)
 	if (m == NULL)
 		return;
 	marathon_shutdown(m);
+	ahead_free(m->ahead);
 	snapcache_free(m->apps);
 	snapcache_free(m->deps);
 	snapcache_free(m->info);
@@ -1358,6 +1363,16 @@ mara_find(const struct mara_snap *s, const char *id)
 	if (i < s->napps && strcmp(s->apps[i]->id, id) == 0)
 		return s->apps[i];
 	return NULL;
+}
+
+const char *
+mara_next_app(const struct mara_snap *s, const char *id)
+{
+	size_t i = lower_bound(s, id);
+
+	if (i < s->napps && strcmp(s->apps[i]->id, id) == 0)
+		i++;
+	return i < s->napps ? s->apps[i]->id : NULL;
 }
 
 /* Group prefix "/prod/" for "/prod", "/" for the root. */

@@ -36,6 +36,7 @@ struct marathon_opts {
 	int		 ttl_ms;	/* fallback freshness of snapshots */
 	int		 events;	/* follow /v2/events */
 	size_t		 max_body;	/* cap on any reply */
+	int		 readahead;	/* read versions ahead of a walk */
 };
 
 /* Which ids changed in a refresh (called on the refresh thread). */
@@ -113,6 +114,10 @@ int	 mara_app_json(const struct mara_snap *s, const char *id, struct buf *out);
 int	 mara_app_status(const struct mara_snap *s, const char *id, struct buf *out);
 int	 mara_app_instances(const struct mara_snap *s, const char *id, struct buf *out);
 int64_t	 mara_app_mtime(const struct mara_snap *s, const char *id);	/* ms */
+/* The app after id in id order, which is the order a recursive walk of
+ * apps/ reaches apps in (a group's apps and subgroups by name, depth
+ * first); NULL after the last. */
+const char *mara_next_app(const struct mara_snap *s, const char *id);
 int	 mara_list_tasks(const struct mara_snap *s, const char *id,
 	    mara_list_fn fn, void *arg);
 int	 mara_task_kind(const struct mara_snap *s, const char *id, const char *task);
@@ -159,6 +164,9 @@ void	 marathon_dep_outcome(struct marathon *m, const char *id, struct buf *out);
 
 /* ---- versions (fetched on demand, cached) ----------------------------- */
 
+/* A walk entered app id: read its version list and documents ahead, in
+ * the background (nothing when -o readahead=0 or many apps wait). */
+void	 marathon_readahead_versions(struct marathon *m, const char *id);
 int	 marathon_list_versions(struct marathon *m, const char *id, int may_block,
 	    int64_t deadline, mara_list_fn fn, void *arg, struct buf *msg);
 int	 marathon_version_json(struct marathon *m, const char *id, const char *ts,

@@ -111,9 +111,13 @@ struct marathon {
 	/* Versions cache and refused requests (marathon_write.c, marathon.c). */
 	pthread_mutex_t	 lock;
 	struct vcache	*versions;		/* guarded by lock */
+	struct ahead	*ahead;			/* versions read ahead */
 	struct mara_refused refused[FORCE_SLOTS];	/* guarded by lock */
 	unsigned	 nrefused;		/* guarded by lock */
 };
+
+/* marathon_versions.c */
+struct ahead *mara_versions_ahead_new(struct marathon *m);
 
 /* marathon.c */
 /* After a change was sent to app id (NULL: to something else): that app

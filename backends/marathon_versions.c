@@ -12,14 +12,20 @@
  * onto app.json re-applies that definition.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ahead.h"
 #include "lru.h"
 #include "marathon_int.h"
 
 #define VDOC_BYTES_MAX	(16u << 20)
 #define VLIST_BYTES_MAX	(4u << 20)
+#define AHEAD_QUEUE	256	/* apps whose versions wait to be read ahead */
+#define AHEAD_VERSIONS	64	/* documents read ahead per app */
+#define FLIGHT_SLICE_MS	100	/* a waiter looks at m->stopping this often */
 
 struct vlist {
 	char		**ts;
@@ -27,10 +33,21 @@ struct vlist {
 	int64_t		 fetched_ms;
 };
 
-/* Both guarded by m->lock; keyed by app id and by "<id>@<ts>". */
+/* A list ("<id>") or document ("<id>@<ts>") being fetched. */
+struct flight {
+	struct flight	*next;
+	char		 key[];
+};
+
+/* All guarded by m->lock; keyed by app id and by "<id>@<ts>". */
 struct vcache {
 	struct lru	*lists;		/* struct vlist * */
 	struct lru	*docs;		/* struct buf *, rendered like app.json */
+	/* Single flight: a reader that needs what another fetches waits
+	 * for that fetch instead of sending its own (a walk and the
+	 * read-ahead ask for the same versions). */
+	struct flight	*flights;
+	pthread_cond_t	 landed;
 };
 
 static void
@@ -61,6 +78,7 @@ marathon_versions_free(struct marathon *m)
 		return;
 	lru_free(m->versions->lists);
 	lru_free(m->versions->docs);
+	pthread_cond_destroy(&m->versions->landed);
 	free(m->versions);
 	m->versions = NULL;
 }
@@ -86,17 +104,23 @@ marathon_versions_forget(struct marathon *m, const char *id)
 static struct vcache *
 vc(struct marathon *m)
 {
+	pthread_condattr_t ca;
 	struct vcache *c;
 
 	if (m->versions)
 		return m->versions;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->landed, &ca);
+	pthread_condattr_destroy(&ca);
 	c->lists = lru_new(VLIST_BYTES_MAX, 0, vlist_free);
 	c->docs = lru_new(VDOC_BYTES_MAX, 0, vdoc_free);
 	if (c->lists == NULL || c->docs == NULL) {
 		lru_free(c->lists);
 		lru_free(c->docs);
+		pthread_cond_destroy(&c->landed);
 		free(c);
 		return NULL;
 	}
@@ -126,6 +150,77 @@ emit_cached(struct marathon *m, const char *id, mara_list_fn fn, void *arg,
 	}
 	pthread_mutex_unlock(&m->lock);
 	return found;
+}
+
+/*
+ * Begin fetching key: 1 when the caller is to fetch it (and then calls
+ * flight_end), 0 when a fetch of it by another caller ended meanwhile (look
+ * in the cache again), or -ETIMEDOUT / -EIO (unmounting).
+ */
+static int
+flight_begin(struct marathon *m, const char *key, int64_t deadline,
+    struct buf *msg)
+{
+	struct flight *f;
+	struct vcache *c;
+	struct timespec ts;
+	size_t len = strlen(key);
+	int64_t until;
+	int waited = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if ((c = vc(m)) == NULL) {
+		pthread_mutex_unlock(&m->lock);
+		return 1;		/* no cache: no sharing either */
+	}
+	for (;;) {
+		for (f = c->flights; f && strcmp(f->key, key) != 0; f = f->next)
+			;
+		if (f == NULL)
+			break;
+		if (m->stopping || now_ms() >= deadline) {
+			pthread_mutex_unlock(&m->lock);
+			buf_printf(msg, "marathon: %s: %s", key, m->stopping ?
+			    "unmounting" : "no answer within the deadline");
+			return m->stopping ? -EIO : -ETIMEDOUT;
+		}
+		until = now_ms() + FLIGHT_SLICE_MS;
+		if (until > deadline)
+			until = deadline;
+		ts.tv_sec = until / 1000;
+		ts.tv_nsec = (until % 1000) * 1000000L;
+		pthread_cond_timedwait(&c->landed, &m->lock, &ts);
+		waited = 1;
+	}
+	if (waited) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	if ((f = malloc(sizeof(*f) + len + 1)) != NULL) {
+		memcpy(f->key, key, len + 1);
+		f->next = c->flights;
+		c->flights = f;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return 1;
+}
+
+static void
+flight_end(struct marathon *m, const char *key)
+{
+	struct flight **pp, *f;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->versions) {
+		for (pp = &m->versions->flights; (f = *pp) != NULL; pp = &f->next)
+			if (strcmp(f->key, key) == 0) {
+				*pp = f->next;
+				free(f);
+				break;
+			}
+		pthread_cond_broadcast(&m->versions->landed);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 static int
@@ -164,9 +259,36 @@ get_json(struct marathon *m, const char *path, int64_t deadline, json_t **out,
 	return rc;
 }
 
+static int fetch_list(struct marathon *m, const char *id, int64_t deadline,
+    struct buf *msg);
+
 int
 marathon_list_versions(struct marathon *m, const char *id, int may_block,
     int64_t deadline, mara_list_fn fn, void *arg, struct buf *msg)
+{
+	int rc;
+
+	for (;;) {
+		if (emit_cached(m, id, fn, arg, &rc))
+			return rc;
+		if (!may_block)
+			return -E_WOULDBLOCK;
+		if ((rc = flight_begin(m, id, deadline, msg)) < 0)
+			return rc;
+		if (rc == 1)
+			break;
+	}
+	rc = fetch_list(m, id, deadline, msg);
+	flight_end(m, id);
+	if (rc == 0 && !emit_cached(m, id, fn, arg, &rc))
+		rc = -EIO;
+	return rc;
+}
+
+/* GET the version list of app id into the cache. */
+static int
+fetch_list(struct marathon *m, const char *id, int64_t deadline,
+    struct buf *msg)
 {
 	struct buf path = BUF_INIT(8192);
 	struct vlist *l = NULL;
@@ -174,10 +296,6 @@ marathon_list_versions(struct marathon *m, const char *id, int may_block,
 	size_t i, bytes;
 	int rc;
 
-	if (emit_cached(m, id, fn, arg, &rc))
-		return rc;
-	if (!may_block)
-		return -E_WOULDBLOCK;
 	if ((rc = mara_path(&path, "/v2/apps", id, "/versions")) != 0)
 		goto out;
 	if ((rc = get_json(m, path.data, deadline, &root, msg)) != 0)
@@ -208,8 +326,6 @@ marathon_list_versions(struct marathon *m, const char *id, int may_block,
 		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (rc == 0 && !emit_cached(m, id, fn, arg, &rc))
-		rc = -EIO;
 out:
 	if (l)
 		vlist_free(l);
@@ -253,13 +369,14 @@ doc_store(struct marathon *m, const char *key, const struct buf *text)
 	pthread_mutex_unlock(&m->lock);
 }
 
+static int fetch_doc(struct marathon *m, const char *id, const char *ts,
+    const char *key, int64_t deadline, struct buf *out, struct buf *msg);
+
 int
 marathon_version_json(struct marathon *m, const char *id, const char *ts,
     int may_block, int64_t deadline, struct buf *out, struct buf *msg)
 {
-	struct buf path = BUF_INIT(8192), key = BUF_INIT(8192);
-	struct buf text = BUF_INIT(VDOC_BYTES_MAX);
-	json_t *root = NULL, *def = NULL;
+	struct buf key = BUF_INIT(8192);
 	int rc;
 
 	if (!ts_usable(ts))
@@ -269,14 +386,37 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 		rc = key.err;
 		goto out;
 	}
-	if (doc_cached(m, key.data, out)) {
-		rc = out->err;
-		goto out;
+	for (;;) {
+		if (doc_cached(m, key.data, out)) {
+			rc = out->err;
+			goto out;
+		}
+		if (!may_block) {
+			rc = -E_WOULDBLOCK;
+			goto out;
+		}
+		if ((rc = flight_begin(m, key.data, deadline, msg)) < 0)
+			goto out;
+		if (rc == 1)
+			break;
 	}
-	if (!may_block) {
-		rc = -E_WOULDBLOCK;
-		goto out;
-	}
+	rc = fetch_doc(m, id, ts, key.data, deadline, out, msg);
+	flight_end(m, key.data);
+out:
+	buf_free(&key);
+	return rc;
+}
+
+/* GET one version document into the cache, and out. */
+static int
+fetch_doc(struct marathon *m, const char *id, const char *ts, const char *key,
+    int64_t deadline, struct buf *out, struct buf *msg)
+{
+	struct buf path = BUF_INIT(8192);
+	struct buf text = BUF_INIT(VDOC_BYTES_MAX);
+	json_t *root = NULL, *def = NULL;
+	int rc;
+
 	mara_path(&path, "/v2/apps", id, "/versions/");
 	buf_addstr(&path, ts);
 	if (path.err) {
@@ -292,14 +432,92 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 	}
 	if ((rc = json_to_buf(def, &text, JSON_INDENT(2))) == 0 &&
 	    (rc = buf_addch(&text, '\n')) == 0) {
-		doc_store(m, key.data, &text);
+		doc_store(m, key, &text);
 		rc = buf_add(out, text.data, text.len);
 	}
 out:
 	json_decref(def);
 	json_decref(root);
 	buf_free(&path);
-	buf_free(&key);
 	buf_free(&text);
 	return rc;
+}
+
+/* ---- read-ahead ------------------------------------------------------------
+ *
+ * A walk through apps/ reaches an app's versions/ after its tasks/: the
+ * FUSE layer names the app when the walk enters it, and one thread reads
+ * its version list and documents meanwhile, through the cache and the
+ * single flight above (each is fetched once either way).
+ */
+
+struct app_ahead {
+	struct ahead_item it;
+	char		 id[];
+};
+
+struct names {
+	char		*v[AHEAD_VERSIONS];
+	size_t		 n;
+};
+
+static int
+add_ts(void *arg, const char *name, int member)
+{
+	struct names *ns = arg;
+	size_t len = strlen(name);
+
+	(void)member;
+	if (ns->n == AHEAD_VERSIONS)
+		return 1;		/* enough */
+	if (len > 5 && strcmp(name + len - 5, ".json") == 0 &&
+	    (ns->v[ns->n] = strndup(name, len - 5)) != NULL)
+		ns->n++;
+	return 0;
+}
+
+static void
+ahead_run(void *ctx, struct ahead_item *it)
+{
+	struct marathon *m = ctx;
+	struct app_ahead *a = (struct app_ahead *)it;
+	struct buf msg = BUF_INIT(256), doc = BUF_INIT(VDOC_BYTES_MAX);
+	struct names ns = { .n = 0 };
+	int64_t deadline = now_ms() + m->opts.timeout_ms;
+	size_t i;
+
+	if (!m->stopping && marathon_list_versions(m, a->id, 1, deadline,
+	    add_ts, &ns, &msg) >= 0)
+		for (i = 0; i < ns.n && !m->stopping; i++) {
+			buf_reset(&doc);
+			buf_reset(&msg);
+			marathon_version_json(m, a->id, ns.v[i], 1, deadline, &doc,
+			    &msg);
+		}
+	for (i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	buf_free(&doc);
+	buf_free(&msg);
+	free(a);
+}
+
+struct ahead *
+mara_versions_ahead_new(struct marathon *m)
+{
+	return ahead_new(m->opts.readahead > 0 ? 1 : 0, AHEAD_QUEUE, ahead_run,
+	    NULL, m);
+}
+
+void
+marathon_readahead_versions(struct marathon *m, const char *id)
+{
+	size_t len = strlen(id);
+	struct app_ahead *a;
+
+	if (m->opts.readahead <= 0 || m->stopping ||
+	    (a = malloc(sizeof(*a) + len + 1)) == NULL)
+		return;
+	memcpy(a->id, id, len + 1);
+	if (ahead_push(m->ahead, &a->it, 0) != 0)
+		free(a);
 }

@@ -649,10 +649,10 @@ mesos_new(const struct mesos_opts *o, struct buf *msg)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->parse_lock, NULL);
 	mesos_lcache_init(&m->lc);
-	mesos_ahead_init(m);
+	m->ahead = mesos_ahead_new(m);
 	m->slaves = snapcache_new(&slaves_ops, m, o->ttl_ms, o->timeout_ms);
 	m->tasks = snapcache_new(&tasks_ops, m, o->ttl_ms, o->timeout_ms);
-	if (m->slaves == NULL || m->tasks == NULL) {
+	if (m->slaves == NULL || m->tasks == NULL || m->ahead == NULL) {
 		mesos_free(m);
 		return NULL;
 	}
@@ -681,7 +681,7 @@ mesos_shutdown(struct mesos *m)
 	if (m == NULL)
 		return;
 	m->stopping = 1;
-	mesos_ahead_stop(m, 0);
+	ahead_stop(m->ahead);
 	snapcache_stop(m->slaves);
 	snapcache_stop(m->tasks);
 	pthread_mutex_lock(&m->lock);
@@ -703,7 +703,7 @@ mesos_free(struct mesos *m)
 	if (m == NULL)
 		return;
 	mesos_shutdown(m);
-	mesos_ahead_stop(m, 1);
+	ahead_free(m->ahead);
 	snapcache_free(m->slaves);
 	snapcache_free(m->tasks);
 	for (a = m->agents; a; a = an) {

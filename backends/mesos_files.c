@@ -893,9 +893,7 @@ mesos_invalidate(struct mesos *m)
 void
 mesos_lcache_status(struct mesos *m, struct buf *out)
 {
-	uint64_t queued, dropped;
-	size_t waiting;
-	int threads;
+	struct ahead_stats as;
 
 	pthread_mutex_lock(&m->lc.lock);
 	buf_printf(out, "  listings: %zu kept, %zu of %u KiB; %llu answered "
@@ -905,16 +903,11 @@ mesos_lcache_status(struct mesos *m, struct buf *out)
 	    (unsigned long long)m->lc.ahead, (unsigned long long)m->lc.waits,
 	    (unsigned long long)m->lc.evictions);
 	pthread_mutex_unlock(&m->lc.lock);
-	pthread_mutex_lock(&m->aq.lock);
-	threads = m->aq.nthreads;
-	waiting = m->aq.n;
-	queued = m->aq.queued;
-	dropped = m->aq.dropped;
-	pthread_mutex_unlock(&m->aq.lock);
+	ahead_stats(m->ahead, &as);
 	buf_printf(out, "  read-ahead: %d of %d threads started, %zu "
 	    "directories waiting, %llu queued, %llu dropped (queue full)\n",
-	    threads, m->opts.readahead, waiting, (unsigned long long)queued,
-	    (unsigned long long)dropped);
+	    as.threads, as.nthreads, as.waiting, (unsigned long long)as.queued,
+	    (unsigned long long)as.dropped);
 }
 
 /* ---- read-ahead ----------------------------------------------------------
@@ -927,146 +920,73 @@ mesos_lcache_status(struct mesos *m, struct buf *out)
  * round trips overlap.  A directory is browsed once either way.
  */
 
-void
-mesos_ahead_init(struct mesos *m)
-{
-	pthread_mutex_init(&m->aq.lock, NULL);
-	pthread_cond_init(&m->aq.cond, NULL);
-}
+struct dir_ahead {
+	struct ahead_item it;
+	struct mesos_sandbox sb;
+	int		 depth;		/* levels below rel to read ahead too */
+	char		 rel[];
+};
 
-/* Queue one directory: subdirectories (front) go before what waits. */
-static void
-ahead_push_locked(struct mesos *m, const struct mesos_sandbox *sb,
-    const char *rel, int depth, int front)
+static int
+dir_push(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
+    int depth, int front)
 {
-	struct aheadq *q = &m->aq;
 	size_t len = strlen(rel);
-	struct ahead *a;
+	struct dir_ahead *a;
 
-	if (q->n >= AHEAD_QUEUE_MAX || (a = malloc(sizeof(*a) + len + 1)) == NULL) {
-		q->dropped++;
-		return;
-	}
+	if ((a = malloc(sizeof(*a) + len + 1)) == NULL)
+		return -ENOMEM;
 	a->sb = *sb;
 	a->depth = depth;
 	memcpy(a->rel, rel, len + 1);
-	if (front) {
-		a->next = q->head;
-		q->head = a;
-		if (q->tail == NULL)
-			q->tail = a;
-	} else {
-		a->next = NULL;
-		if (q->tail)
-			q->tail->next = a;
-		else
-			q->head = a;
-		q->tail = a;
+	if (ahead_push(m->ahead, &a->it, front) != 0) {
+		free(a);
+		return -ENOSPC;
 	}
-	q->n++;
-	q->queued++;
-	pthread_cond_signal(&q->cond);
+	return 0;
 }
 
 /* One queued directory: browsed (or found kept), then its subdirectories
  * queued in front, last first, so that they come out in name order. */
 static void
-ahead_one(struct mesos *m, struct ahead *a, struct buf *msg)
+ahead_run(void *ctx, struct ahead_item *it)
 {
+	struct mesos *m = ctx;
+	struct dir_ahead *a = (struct dir_ahead *)it;
+	struct buf msg = BUF_INIT(256);
 	const struct mesos_dir *d;
 	char rel[2048];
 	size_t i, nd = 0, dirs[AHEAD_SUBDIRS];
 
-	buf_reset(msg);
-	if (list_get(m, &a->sb, a->rel, 1, now_ms() + m->opts.timeout_ms,
-	    &m->stopping, &d, msg, 1) != 0)
-		return;
+	if (m->stopping || list_get(m, &a->sb, a->rel, 1,
+	    now_ms() + m->opts.timeout_ms, &m->stopping, &d, &msg, 1) != 0)
+		goto out;
 	for (i = 0; a->depth > 0 && i < d->n && nd < AHEAD_SUBDIRS; i++)
 		if (d->e[i].is_dir)
 			dirs[nd++] = i;
-	pthread_mutex_lock(&m->aq.lock);
-	while (nd-- > 0 && !m->aq.stop) {
+	while (nd-- > 0 && !m->stopping)
 		if (snprintf(rel, sizeof(rel), "%s%s%s", a->rel, *a->rel ? "/" : "",
 		    d->e[dirs[nd]].name) < (int)sizeof(rel))
-			ahead_push_locked(m, &a->sb, rel, a->depth - 1, 1);
-	}
-	pthread_mutex_unlock(&m->aq.lock);
+			dir_push(m, &a->sb, rel, a->depth - 1, 1);
 	mesos_dir_put(m, d);
+out:
+	buf_free(&msg);
+	free(a);
 }
 
-static void *
-ahead_worker(void *arg)
+struct ahead *
+mesos_ahead_new(struct mesos *m)
 {
-	struct mesos *m = arg;
-	struct aheadq *q = &m->aq;
-	struct buf msg = BUF_INIT(256);
-	struct ahead *a;
-
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		while (q->head == NULL && !q->stop)
-			pthread_cond_wait(&q->cond, &q->lock);
-		if (q->stop)
-			break;
-		a = q->head;
-		if ((q->head = a->next) == NULL)
-			q->tail = NULL;
-		q->n--;
-		pthread_mutex_unlock(&q->lock);
-		ahead_one(m, a, &msg);
-		free(a);
-		pthread_mutex_lock(&q->lock);
-	}
-	pthread_mutex_unlock(&q->lock);
-	buf_free(&msg);
-	return NULL;
+	return ahead_new(m->opts.readahead, AHEAD_QUEUE_MAX, ahead_run,
+	    NULL, m);
 }
 
 void
 mesos_readahead(struct mesos *m, const struct mesos_sandbox *sb,
     const char *rel, int depth)
 {
-	struct aheadq *q = &m->aq;
-
-	if (m->opts.readahead <= 0 || m->stopping)
-		return;
-	pthread_mutex_lock(&q->lock);
-	if (!q->stop) {
-		/* The threads start with the first walk: most mounts have none. */
-		while (q->nthreads < m->opts.readahead &&
-		    q->nthreads < AHEAD_THREADS_MAX &&
-		    pthread_create(&q->threads[q->nthreads], NULL, ahead_worker,
-		    m) == 0)
-			q->nthreads++;
-		ahead_push_locked(m, sb, rel ? rel : "", depth, 0);
-	}
-	pthread_mutex_unlock(&q->lock);
-}
-
-void
-mesos_ahead_stop(struct mesos *m, int join)
-{
-	struct aheadq *q = &m->aq;
-	struct ahead *a;
-	int i;
-
-	pthread_mutex_lock(&q->lock);
-	q->stop = 1;
-	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
-	if (!join)
-		return;
-	for (i = 0; i < q->nthreads; i++)
-		pthread_join(q->threads[i], NULL);
-	q->nthreads = 0;
-	while ((a = q->head) != NULL) {
-		q->head = a->next;
-		free(a);
-	}
-	q->tail = NULL;
-	q->n = 0;
-	pthread_cond_destroy(&q->cond);
-	pthread_mutex_destroy(&q->lock);
+	if (m->opts.readahead > 0 && !m->stopping)
+		dir_push(m, sb, rel ? rel : "", depth, 0);
 }
 
 /* ---- the lenient /files/read decoder ---------------------------------- */

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "ahead.h"
 #include "http.h"
 #include "mesos.h"
 #include "snapcache.h"
@@ -64,34 +65,10 @@ struct lcache {
 	uint64_t	 ahead;		/* of the browses, made by read-ahead */
 };
 
-/*
- * Read-ahead (mesos_readahead): directories to browse before anyone asks,
- * queued, browsed by opts.readahead threads started at the first request.
- * A subdirectory a read-ahead listing shows goes to the front (the order
- * a recursive walk takes), up to its depth.
- */
-#define AHEAD_QUEUE_MAX	1024	/* queued directories; more are dropped */
-#define AHEAD_SUBDIRS	16	/* subdirectories read ahead per listing */
-#define AHEAD_THREADS_MAX 16
-
-struct ahead {
-	struct ahead	*next;
-	struct mesos_sandbox sb;
-	int		 depth;		/* levels below rel to read ahead too */
-	char		 rel[];
-};
-
-/* All fields guarded by lock, but threads (set once, at the start). */
-struct aheadq {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	struct ahead	*head, *tail;
-	size_t		 n;
-	int		 nthreads;
-	int		 stop;
-	pthread_t	 threads[AHEAD_THREADS_MAX];
-	uint64_t	 queued, dropped;
-};
+/* Read-ahead (mesos_readahead): a bounded queue, subdirectories of a
+ * listing read ahead go to its front, up to AHEAD_SUBDIRS of each. */
+#define AHEAD_QUEUE_MAX	1024
+#define AHEAD_SUBDIRS	16
 
 struct mesos {
 	struct mesos_opts opts;
@@ -113,7 +90,7 @@ struct mesos {
 	 * the 40 MB of a big agent's state while it is parsed. */
 	pthread_mutex_t	 parse_lock;
 	struct lcache	 lc;
-	struct aheadq	 aq;
+	struct ahead	*ahead;			/* set once, at mesos_new() */
 };
 
 /* mesos.c */
@@ -137,8 +114,6 @@ int	 mesos_virtual_ok(struct mesos *m, const struct mesos_sandbox *sb);
 void	 mesos_lcache_init(struct lcache *lc);
 void	 mesos_lcache_fini(struct lcache *lc);
 void	 mesos_lcache_status(struct mesos *m, struct buf *out);
-void	 mesos_ahead_init(struct mesos *m);
-/* Stop the read-ahead threads (wakes them; joins when join). */
-void	 mesos_ahead_stop(struct mesos *m, int join);
+struct ahead *mesos_ahead_new(struct mesos *m);
 
 #endif

@@ -12,6 +12,7 @@
  * changed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,9 +356,73 @@ add_version(void *arg, const char *name, int member)
 	return dirfill_add(arg, name, N_VERSION, NULL);
 }
 
+/*
+ * A walk through apps/ lists one app's versions/ after the other, each a
+ * list and a document per version that it waits for.  Two apps' versions/
+ * listed within VWALK_MS make a walk: the next VAHEAD_APPS apps in id
+ * order (the walk's) are named to the Marathon read-ahead, and again
+ * from the last one named when the walk is halfway through them.  (A
+ * walk that also reads sandboxes names its apps from tree_mesos.c.)
+ */
+#define VWALK_MS	1000
+#define VAHEAD_APPS	8
+
+static struct {
+	pthread_mutex_t	 lock;
+	char		 last[512];	/* the app whose versions/ was listed last */
+	int64_t		 at_ms;
+	char		 refill[512];	/* reaching it names the next ones, */
+	char		 upto[512];	/* from after this one */
+	int64_t		 until_ms;	/* the walk is on until then */
+} vwalk = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+versions_walk_note(struct nctx *c, const char *app)
+{
+	int64_t now = now_ms();
+	char from[512], refill[512] = "\377", upto[512] = "\377";
+	const char *id;
+	struct mara_snap *s;
+	int start = 0, k;
+
+	pthread_mutex_lock(&vwalk.lock);
+	if (now < vwalk.until_ms) {
+		vwalk.until_ms = now + VWALK_MS;
+		start = strcmp(app, vwalk.refill) >= 0;
+	} else if (vwalk.last[0] && strcmp(app, vwalk.last) != 0 &&
+	    now - vwalk.at_ms < VWALK_MS) {
+		vwalk.until_ms = now + VWALK_MS;
+		vwalk.upto[0] = '\0';
+		start = 1;
+	}
+	/* From after what was named already, if the walk is not past it. */
+	snprintf(from, sizeof(from), "%s", start && strcmp(vwalk.upto, app) > 0 ?
+	    vwalk.upto : app);
+	if (start)
+		snprintf(vwalk.refill, sizeof(vwalk.refill), "\377");
+	snprintf(vwalk.last, sizeof(vwalk.last), "%s", app);
+	vwalk.at_ms = now;
+	pthread_mutex_unlock(&vwalk.lock);
+	if (!start || apps_snap(c, &s) != 0)
+		return;
+	for (id = from, k = 1; k <= VAHEAD_APPS &&
+	    (id = mara_next_app(s, id)) != NULL; k++) {
+		marathon_readahead_versions(M, id);
+		if (k == VAHEAD_APPS / 2)
+			snprintf(refill, sizeof(refill), "%s", id);
+		snprintf(upto, sizeof(upto), "%s", id);
+	}
+	pthread_mutex_lock(&vwalk.lock);
+	snprintf(vwalk.refill, sizeof(vwalk.refill), "%s", refill);
+	snprintf(vwalk.upto, sizeof(vwalk.upto), "%s", upto);
+	pthread_mutex_unlock(&vwalk.lock);
+}
+
 int
 versions_list(struct nctx *c, struct dirfill *f)
 {
+	if (FS->opt.readahead > 0)
+		versions_walk_note(c, app_id(c));
 	return marathon_list_versions(M, app_id(c), c->may_block, c->deadline,
 	    add_version, f, c->msg);
 }
@@ -805,6 +870,7 @@ tree_marathon_start(void)
 	mo.insecure = FS->opt.insecure;
 	mo.timeout_ms = backend_timeout_ms(BK_MARATHON);
 	mo.ttl_ms = (int)(FS->opt.ttl * 1000);
+	mo.readahead = FS->opt.readahead;
 	mo.events = !FS->opt.no_events;
 	/* A /v2/apps reply over this is refused (EIO, "reply larger than"),
 	 * never read whole.  10000 apps with 10 tasks each are about 62 MB

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include "fs.h"
+#include "inode.h"
 #include "tree.h"
 #include "../backends/logmerge.h"
 #include "../backends/marathon.h"
@@ -233,8 +234,13 @@ task_sandbox(struct nctx *c, struct mesos_sandbox *sb)
  * to AHEAD_TASKS, go to the Mesos read-ahead with their subdirectories to
  * AHEAD_DEPTH, so their browses overlap the walk.  While the walk goes on,
  * the first task it reads in another app starts that app's read-ahead at
- * once, and reaching the last task read ahead starts the next ones.  A
- * single look at one task, or at one file again and again, starts nothing.
+ * once, and reaching the last task read ahead starts the next ones.  The
+ * next app in id order (the order a walk takes) is read ahead with the
+ * current one once the walk went from one app to another, so that it
+ * finds the next app's first task kept too.  An app's
+ * versions/, which a walk reaches after tasks/, are read ahead by the
+ * Marathon backend with its tasks.  A single look at one task, or at one
+ * file again and again, starts nothing.
  */
 #define WALK_MS		1000
 #define AHEAD_TASKS	64
@@ -247,6 +253,8 @@ static struct {
 	int64_t		 at_ms;
 	char		 app_ahead[512];	/* the app read ahead in, */
 	char		 upto[256];		/* up to this task */
+	char		 next[512];		/* the next app, read ahead too, */
+	char		 next_upto[256];	/* up to this task */
 	int64_t		 until_ms;		/* the walk is on until then */
 } walk = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -289,7 +297,7 @@ ahead_tasks(struct nctx *c, const char *app, const char *task, char *upto,
 	struct mesos_sandbox sb;
 	struct mara_snap *s;
 	const char *agent;
-	char fw[128];
+	char fw[128], path[1024];
 	size_t i, from, k;
 
 	snprintf(upto, n, "%s", AHEAD_END);
@@ -305,6 +313,10 @@ ahead_tasks(struct nctx *c, const char *app, const char *task, char *upto,
 	if (ns.n <= AHEAD_TASKS)
 		from = 0;
 	for (k = 0, i = from; k < AHEAD_TASKS && i < ns.n; k++, i++) {
+		/* What the kernel keeps, the walk will not ask for. */
+		if (snprintf(path, sizeof(path), "apps%s/tasks/%s/sandbox", app,
+		    ns.v[i]) >= (int)sizeof(path) || itab_kernel_listed(path))
+			continue;
 		agent = mara_task_agent(s, app, ns.v[i]);
 		buf_reset(&msg);
 		if (agent && mesos_sandbox(FS->mesos, fw, agent, ns.v[i], 0,
@@ -322,38 +334,62 @@ out:
 static void
 walk_note(struct nctx *c)
 {
-	const char *app = ctx_arg(c, N_APP), *task = ctx_arg(c, N_TASK);
+	const char *app = ctx_arg(c, N_APP), *task = ctx_arg(c, N_TASK), *nx;
 	int64_t now = now_ms();
-	char upto[256];
-	int start = 0;
+	char upto[256], next[512];
+	struct mara_snap *s;
+	int start = 0, on_next = 0, versions = 0;
 
 	if (app == NULL || task == NULL || FS->opt.readahead <= 0)
 		return;
 	pthread_mutex_lock(&walk.lock);
 	if (now < walk.until_ms && strcmp(app, walk.app_ahead) == 0) {
-		walk.until_ms = now + WALK_MS;
-		start = strcmp(task, walk.upto) >= 0;
+		start = strcmp(task, walk.upto) >= 0;	/* past the window */
+	} else if (now < walk.until_ms && strcmp(app, walk.next) == 0) {
+		/* The app read ahead as the next: the one after it is next. */
+		snprintf(walk.app_ahead, sizeof(walk.app_ahead), "%s", app);
+		snprintf(walk.upto, sizeof(walk.upto), "%s", walk.next_upto);
+		on_next = 1;
 	} else if (now < walk.until_ms) {
-		start = 1;		/* the walk went on to another app */
+		start = on_next = 1;	/* the walk went on to another app */
 	} else if (strcmp(app, walk.app) == 0 && strcmp(task, walk.task) != 0 &&
 	    now - walk.at_ms < WALK_MS) {
 		start = 1;		/* two tasks of one app */
 	}
-	if (start) {
+	if (start && strcmp(app, walk.app_ahead) != 0) {
 		snprintf(walk.app_ahead, sizeof(walk.app_ahead), "%s", app);
 		snprintf(walk.upto, sizeof(walk.upto), "%s", AHEAD_END);
-		walk.until_ms = now + WALK_MS;
+		versions = 1;
 	}
+	if (start || on_next || now < walk.until_ms)
+		walk.until_ms = now + WALK_MS;
+	if (on_next)
+		walk.next[0] = '\0';
 	snprintf(walk.app, sizeof(walk.app), "%s", app);
 	snprintf(walk.task, sizeof(walk.task), "%s", task);
 	walk.at_ms = now;
 	pthread_mutex_unlock(&walk.lock);
-	if (!start)
+	if (versions)
+		marathon_readahead_versions(FS->marathon, app);
+	if (start) {
+		ahead_tasks(c, app, task, upto, sizeof(upto));
+		pthread_mutex_lock(&walk.lock);
+		if (strcmp(app, walk.app_ahead) == 0)
+			snprintf(walk.upto, sizeof(walk.upto), "%s", upto);
+		pthread_mutex_unlock(&walk.lock);
+	}
+	/* A walk that went from one app to another reaches the next app by
+	 * id next: read it ahead now, so that its first task does not wait
+	 * either.  (A walk of one app never reads the next.) */
+	if (!on_next || apps_snap(c, &s) != 0 ||
+	    (nx = mara_next_app(s, app)) == NULL ||
+	    snprintf(next, sizeof(next), "%s", nx) >= (int)sizeof(next))
 		return;
-	ahead_tasks(c, app, task, upto, sizeof(upto));
+	marathon_readahead_versions(FS->marathon, next);
+	ahead_tasks(c, next, "", upto, sizeof(upto));
 	pthread_mutex_lock(&walk.lock);
-	if (strcmp(app, walk.app_ahead) == 0)
-		snprintf(walk.upto, sizeof(walk.upto), "%s", upto);
+	snprintf(walk.next, sizeof(walk.next), "%s", next);
+	snprintf(walk.next_upto, sizeof(walk.next_upto), "%s", upto);
 	pthread_mutex_unlock(&walk.lock);
 }
 

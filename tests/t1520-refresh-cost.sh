@@ -5,6 +5,7 @@
 # stream, or made through the mount, re-reads only the app it names
 # (GET /v2/apps/ID), never the whole listing; a refresh reads an app's
 # version list again but keeps its version documents (they never change);
+# a walk through versions/ reads the next apps' ahead, each once;
 # and the snapshot is kept packed, smaller than the JSON it came from.  The mount runs with
 # every TTL at 60 s, so only the events can explain what is seen.
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +97,21 @@ test_expect_success 'a refresh drops the version lists too: versions/ asks again
 	ls $A/g00/app0001/versions >/dev/null && cat $A/g00/app0001/versions/$V >/dev/null &&
 	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g00/app0001/versions")" "version lists after the refresh" &&
 	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g00/app0001/versions/")" "version documents after the refresh"
+'
+
+test_expect_success 'a walk through versions/ reads the next apps'"'"' versions ahead, each once' '
+	echo >$MNT/.archonfs/refresh && emu_reset &&
+	ls -l $A/g01/app0100/versions $A/g01/app0101/versions >/dev/null &&
+	for i in $(seq 50); do
+		gets | grep -qx "/v2/apps/synth/g01/app0105/versions" && break
+		sleep 0.1
+	done &&
+	echo "# read ahead before anyone asked: $(gets | grep -c "^/v2/apps/synth/g01/app01\(0[2-9]\|1\)") GETs of app0102 and on" &&
+	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g01/app0105/versions")" "app0105 list, read ahead" &&
+	ls -l $A/g01/app0102/versions $A/g01/app0103/versions $A/g01/app0104/versions \
+		$A/g01/app0105/versions >/dev/null &&
+	gets | sort | uniq -d >$TRASH/twice &&
+	check_eq 0 "$(wc -l <$TRASH/twice)" "requests made twice"
 '
 
 test_expect_success 'the snapshot is kept packed: smaller than the JSON Marathon sent' '

@@ -150,6 +150,7 @@ APP2=/synth/g00/app0001
 A2=$MNT/apps$APP2
 emu "/v2/apps$APP2" | jq -r '.app.tasks[].id' | sort >$TRASH/tasks2
 NT2=$(wc -l <$TRASH/tasks2)
+NV2=$(emu "/v2/apps$APP2/versions" | jq ".versions | length")
 T1=$(sed -n 1p $TRASH/tasks2)
 T2=$(sed -n 2p $TRASH/tasks2)
 tasks_browsed() {
@@ -178,7 +179,7 @@ test_expect_success 'one task looked at, again and again: nothing is read ahead'
 
 test_expect_success 'two tasks of an app in a row: the rest is read ahead, each directory once' '
 	want=$(dirs_of_app2) &&
-	refresh && mesos_reset &&
+	refresh && mesos_reset && emu /_emu/requests -X DELETE >/dev/null &&
 	ls -l $A2/tasks/$T1 >/dev/null && ls -l $A2/tasks/$T2 >/dev/null &&
 	for i in $(seq 50); do
 		test "$(mesos_count /files/browse)" -ge $want && break
@@ -190,6 +191,24 @@ test_expect_success 'two tasks of an app in a row: the rest is read ahead, each 
 	ls -lR $A2/tasks >/dev/null &&
 	check_eq $want "$(mesos_count /files/browse)" "browses after ls -lR" &&
 	grep "^  listings:" $MNT/.archonfs/status | grep -Eq "\([1-9][0-9]* read ahead\)"
+'
+
+# Marathon's log of what it was asked since the test above: GETs of this
+# app's version list and documents (NV2 of them: counted before).
+version_gets() {
+	emu /_emu/requests | jq --arg p "/v2/apps$APP2/versions" \
+		'[.[] | select(.method == "GET" and (.path | startswith($p)))] | length'
+}
+
+test_expect_success 'the walk read the app'"'"'s versions ahead too, each once' '
+	for i in $(seq 50); do
+		test "$(version_gets)" -ge $((NV2 + 1)) && break
+		sleep 0.1
+	done &&
+	echo "# $NV2 version(s): $(version_gets) GETs before anyone listed versions/" &&
+	check_eq $((NV2 + 1)) "$(version_gets)" "GETs of the list and the documents, read ahead" &&
+	ls -l $A2/versions >/dev/null &&
+	check_eq $((NV2 + 1)) "$(version_gets)" "GETs after ls -l versions/"
 '
 
 test_expect_success '-o readahead=0: two tasks in a row browse those two only' '

@@ -255,10 +255,13 @@ METHOD = """
 * **curl + jq for rows 1 and 4** (tests/bench/curl_tree): one `GET
   /v2/apps?embed=...`, `GET /v2/apps/ID/versions` and every version
   document for the versions' sizes, the Mesos master's `/master/slaves` and
-  `/master/tasks`, each agent's `/slave(1)/state`, then a `/files/browse`
-  of every task's sandbox and of every directory in it; batches of URLs go
-  through one `curl -K` each, over kept-alive connections, and jq prints
-  one `path size` line per entry.  The names of tasks, versions and sandbox
+  every page of `/master/tasks` (10,000 tasks a request, as archonfs reads
+  it: the master answers 100 unless asked), each agent's
+  `/slave(1)/state`, then a `/files/browse` of every task's sandbox and of
+  every directory in it; batches of URLs go through one `curl -K` each,
+  over kept-alive connections, one request at a time, and jq prints one
+  `path size` line per entry.  (archonfs reads the sandboxes and versions
+  of a walk ahead, two browses at a time: `-o readahead`.)  The names of tasks, versions and sandbox
   entries it finds are checked against the mount's.
 * **Row 2**: `cat` of every app's `instances` (one `xargs cat`); curl + jq:
   one `GET /v2/apps`, `jq '.apps[].instances'`.  The sums must agree.
