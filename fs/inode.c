@@ -577,24 +577,6 @@ itab_lookup_path(const char *path)
 	return in;
 }
 
-int
-itab_kernel_listed(const char *path)
-{
-	struct inode *in, *k;
-	struct idir *d;
-	int listed = 0;
-
-	if ((in = itab_lookup_path(path)) == NULL)
-		return 0;
-	pthread_mutex_lock(&lock);
-	if ((d = inode_dir(in)) != NULL)
-		for (k = d->kids; k && !listed; k = k->sib_next)
-			listed = k->nlookup > 0;
-	pthread_mutex_unlock(&lock);
-	itab_put(in);
-	return listed;
-}
-
 static int
 path_locked(struct inode *in, char *out, size_t outsz)
 {

@@ -100,9 +100,6 @@ struct inode *itab_rename(struct inode *in, struct inode *newparent,
 
 /* The inode at a mount-relative path, referenced, if the kernel knows it. */
 struct inode *itab_lookup_path(const char *path);
-/* 1 when the directory at path has a child the kernel holds (it read the
- * listing and keeps it, most likely), else 0. */
-int	 itab_kernel_listed(const char *path);
 /* Mount-relative path of an inode ("" for the root). */
 int	 itab_path(struct inode *in, char *out, size_t outsz);
 /* Fill a handler context's path and arguments from an inode. */
