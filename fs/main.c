@@ -150,8 +150,7 @@ usage(const char *prog)
 	prog = base ? base + 1 : prog;
 	printf(
 "usage: %s [options] MOUNTPOINT        unmount: fusermount3 -u MOUNTPOINT\n"
-"Mounts a cluster as files: apps/ deployments/ (Marathon), zk/, topics/ and\n"
-"groups/ (Kafka), pipeline/.  Read a file for state; write it to change things.\n"
+"Mounts a cluster as files: apps/ deployments/ zk/ topics/ groups/ pipeline/.\n"
 "  --marathon URL[,URL...]   Marathon; several URLs fail over in order\n"
 "  --mesos URL               Mesos master (default: from Marathon's /v2/info)\n"
 "  --zk HOST:PORT[,..][/ROOT]  ZooKeeper; ROOT becomes zk/\n"
@@ -167,8 +166,7 @@ usage(const char *prog)
 "  -o marathon_timeout=S, -o mesos_timeout=S, -o zk_timeout=S, -o kafka_timeout=S\n"
 "  -o entry_timeout=S, -o attr_timeout=S   kernel cache times (default 1)\n"
 "  -o workers=N, -o fuse_threads=N   threads per backend (8); kernel readers (1)\n"
-"  -o readahead=N            sandbox listings read ahead of a walk, at once (2;\n"
-"                            0: none)\n"
+"  -o readahead=N            reads ahead of a walk at once (2; 0: none)\n"
 "  -o force, -o noevents, -o insecure   override deployment locks; ignore\n"
 "                            Marathon's /v2/events; do not verify TLS\n"
 "  -o zk_datafile=NAME       a directory znode's own data (default _data)\n"

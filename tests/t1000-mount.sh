@@ -10,7 +10,7 @@ test_expect_success '--help fits one screen (24 lines of 80 columns) and names e
 	check_eq 0 "$(awk "length > 80" $TRASH/help | wc -l)" "lines over 80 columns" &&
 	test $(wc -l <$TRASH/help) -le 24 &&
 	for o in --marathon --mesos --zk --kafka "-o ro" allow_other credentials \
-	    timeout ttl force noevents insecure workers fuse_threads entry_timeout attr_timeout \
+	    timeout ttl force noevents insecure workers fuse_threads readahead entry_timeout attr_timeout \
 	    zk_datafile kafka. consumes_label produces_label zk_consumes zk_produces \
 	    group_app; do
 		grep -q -- "$o" $TRASH/help || { echo "missing $o"; exit 1; }

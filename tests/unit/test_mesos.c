@@ -379,8 +379,8 @@ listings(struct mesos *m, size_t *kept, size_t *kib, size_t *evicted)
 	mesos_status(m, &out);
 	if ((p = strstr(buf_str(&out), "listings: ")) != NULL)
 		sscanf(p, "listings: %zu kept, %zu of %zu KiB; %llu answered from "
-		    "them, %llu browses, %llu shared, %llu evicted", &k, &kb, &max,
-		    &h, &b, &s, &e);
+		    "them, %llu browses (%*u read ahead), %llu shared, %llu "
+		    "evicted", &k, &kb, &max, &h, &b, &s, &e);
 	*kept = k;
 	*kib = kb;
 	*evicted = (size_t)e;
