@@ -446,9 +446,10 @@ out:
 /* ---- read-ahead ------------------------------------------------------------
  *
  * A walk through apps/ reaches an app's versions/ after its tasks/: the
- * FUSE layer names the app when the walk enters it, and one thread reads
- * its version list and documents meanwhile, through the cache and the
- * single flight above (each is fetched once either way).
+ * FUSE layer names the app when the walk enters it (or, for a walk
+ * through versions/ alone, the apps after it), and -o readahead threads
+ * read its version list and documents meanwhile, through the cache and
+ * the single flight above (each is fetched once either way).
  */
 
 struct app_ahead {
@@ -504,7 +505,7 @@ ahead_run(void *ctx, struct ahead_item *it)
 struct ahead *
 mara_versions_ahead_new(struct marathon *m)
 {
-	return ahead_new(m->opts.readahead > 0 ? 1 : 0, AHEAD_QUEUE, ahead_run,
+	return ahead_new(m->opts.readahead, AHEAD_QUEUE, ahead_run,
 	    NULL, m);
 }
 

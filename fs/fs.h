@@ -84,6 +84,7 @@ struct fs {
 	uid_t			 uid;
 	gid_t			 gid;
 	int64_t			 start_wall_ms;
+	unsigned		 refreshes;	/* .archonfs/refresh writes (atomic) */
 	volatile int		 stopping;	/* set once, at shutdown */
 };
 
@@ -192,6 +193,10 @@ void	 inval_attr_now(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
 /* The node at a mount-relative path, and its name in its parent. */
 void	 inval_fspath(const char *fspath);
+/* 1 when the kernel read the pulled listing of the directory at path
+ * (mount-relative) within the current entry_timeout window, and no
+ * refresh came since: it keeps that listing and will not ask for it. */
+int	 kernel_has_listing(const char *path);
 /* Drop the listings the kernel keeps at and under fspath: of the given
  * rows, or every one (rows NULL: a vanished sandbox, which nothing else
  * reports). */

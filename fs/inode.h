@@ -47,7 +47,8 @@ struct inode {
 	uint32_t	 nstream;	/* open stream handles (NK_STREAM rows) */
 	uint8_t		 row;		/* enum node_id */
 	uint8_t		 flags;		/* IN_* */
-	uint16_t	 unused;
+	uint16_t	 listed;	/* a pulled listing: listing_stamp() when
+					   the kernel last read it (atomic) */
 };
 
 /* What a directory holds after the header. */

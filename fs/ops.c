@@ -518,6 +518,39 @@ dir_mtime_ms(const struct node_type *t)
 }
 
 /*
+ * Which window the kernel's copy of a pulled listing belongs to: it keeps
+ * the copy until the directory's mtime moves on (dir_mtime_ms) or a
+ * refresh drops it.  Stamped on the inode at READDIR; 0 means none.
+ */
+static uint16_t
+listing_stamp(void)
+{
+	int64_t w = (int64_t)(FS->opt.entry_timeout * 1000);
+	uint16_t v;
+
+	if (w <= 0)
+		return 0;
+	v = (uint16_t)((wall_ms() - FS->start_wall_ms) / w +
+	    __atomic_load_n(&FS->refreshes, __ATOMIC_RELAXED));
+	return v ? v : 1;
+}
+
+int
+kernel_has_listing(const char *path)
+{
+	struct inode *in;
+	uint16_t now = listing_stamp();
+	int has;
+
+	if (now == 0 || (in = itab_lookup_path(path)) == NULL)
+		return 0;
+	has = __atomic_load_n(&in->listed, __ATOMIC_RELAXED) == now &&
+	    __atomic_load_n(&in->nlookup, __ATOMIC_RELAXED) > 0;
+	itab_put(in);
+	return has;
+}
+
+/*
  * How long the kernel may keep an inode's attributes.  A growing file
  * that someone has open must be asked every time (tail -f polls fstat);
  * closed, it is cached like any file (its open makes the kernel drop
@@ -1691,6 +1724,10 @@ do_readdir(struct op *op, int plus)
 			    &e.attr, (off_t)(i + 1));
 		pos += need;
 	}
+	/* A pulled listing read from the start: the kernel keeps it for
+	 * this window (kernel_has_listing). */
+	if (rc == 0 && op->off == 0 && !listing_pushed(node_row(in->row)))
+		__atomic_store_n(&in->listed, listing_stamp(), __ATOMIC_RELAXED);
 	/* An empty reply is the end: the kernel marks its cache complete. */
 	if (pos == 0)
 		lcache_drop(l);

@@ -296,7 +296,7 @@ ahead_tasks(struct nctx *c, const char *app, const char *task, char *upto,
 	struct mesos_sandbox sb;
 	struct mara_snap *s;
 	const char *agent;
-	char fw[128];
+	char fw[128], path[1024];
 	size_t i, from, k;
 
 	snprintf(upto, n, "%s", AHEAD_END);
@@ -312,6 +312,10 @@ ahead_tasks(struct nctx *c, const char *app, const char *task, char *upto,
 	if (ns.n <= AHEAD_TASKS)
 		from = 0;
 	for (k = 0, i = from; k < AHEAD_TASKS && i < ns.n; k++, i++) {
+		/* A listing the kernel keeps, the walk will not ask for. */
+		if (snprintf(path, sizeof(path), "apps%s/tasks/%s/sandbox", app,
+		    ns.v[i]) >= (int)sizeof(path) || kernel_has_listing(path))
+			continue;
 		agent = mara_task_agent(s, app, ns.v[i]);
 		buf_reset(&msg);
 		if (agent && mesos_sandbox(FS->mesos, fw, agent, ns.v[i], 0,

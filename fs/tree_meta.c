@@ -209,6 +209,7 @@ meta_refresh_write(struct nctx *c, const char *p, size_t n)
 		kafka_invalidate(FS->kafka);
 	if (FS->mesos)
 		mesos_invalidate(FS->mesos);
+	__atomic_add_fetch(&FS->refreshes, 1, __ATOMIC_RELAXED);
 	itab_walk(inval_all, NULL);
 	buf_addstr(&c->op->audit, "refresh: every cache dropped");
 	return 0;
