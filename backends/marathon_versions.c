@@ -5,8 +5,9 @@
  * the timestamps and GET /v2/apps/{id}/versions/{ts} returns one bare App
  * (API-NOTES 1.3).  So the version list of an app is fetched when its
  * versions/ directory is read, cached for the TTL and dropped when the app
- * changes or on .archonfs/refresh (in an LRU of 4 MiB: 10,000 apps listed do not stay forever);
- * each version document is immutable and kept in a 16 MiB LRU.
+ * changes or on .archonfs/refresh (in an LRU of 4 MiB: 10,000 apps listed
+ * do not stay forever); each version document is immutable and kept in a
+ * 16 MiB LRU.
  * Documents are rendered like app.json (runtime fields removed) so that
  * `diff versions/X.json app.json` shows only real differences and `cp`
  * onto app.json re-applies that definition.

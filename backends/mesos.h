@@ -136,9 +136,10 @@ void	 mesos_dir_put(struct mesos *m, const struct mesos_dir *d);
 /*
  * Read ahead: browse this directory of a sandbox (rel "" is the sandbox)
  * in the background, and its subdirectories down to depth levels, so
- * that the listings are kept when a walk reaches them.  Never blocks;
- * nothing happens without read-ahead threads, for a directory whose
- * listing is kept, or when AHEAD_QUEUE_MAX directories wait already.
+ * that the listings are kept when a walk reaches them.  Never blocks.
+ * Nothing is queued without read-ahead threads or when AHEAD_QUEUE_MAX
+ * directories wait already; a directory whose listing is kept costs no
+ * request (its subdirectories are still looked at).
  */
 void	 mesos_readahead(struct mesos *m, const struct mesos_sandbox *sb,
 	    const char *rel, int depth);

@@ -49,7 +49,7 @@ struct options {
 	double	 attr_timeout;	/* kernel attribute cache */
 	int	 workers;	/* -o workers=N: per-backend pool threads */
 	int	 fuse_threads;	/* -o fuse_threads=N: FUSE loop threads (1) */
-	int	 readahead;	/* -o readahead=N: sandbox read-ahead threads (2) */
+	int	 readahead;	/* -o readahead=N: read-ahead threads per backend (2) */
 	int	 foreground;
 	int	 debug;
 	int	 allow_other;
