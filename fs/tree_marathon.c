@@ -361,7 +361,8 @@ add_version(void *arg, const char *name, int member)
  * list and a document per version that it waits for.  Two apps' versions/
  * listed within VWALK_MS make a walk: the next VAHEAD_APPS apps in id
  * order (the walk's) are named to the Marathon read-ahead, and again
- * from the last one named when the walk is halfway through them.  (A
+ * from the last one named when the walk is halfway through them.  A walk
+ * that goes back to an earlier app is a new one and starts over.  (A
  * walk that also reads sandboxes names its apps from tree_mesos.c.)
  */
 #define VWALK_MS	1000
@@ -386,7 +387,13 @@ versions_walk_note(struct nctx *c, const char *app)
 	int start = 0, k;
 
 	pthread_mutex_lock(&vwalk.lock);
-	if (now < vwalk.until_ms) {
+	if (now < vwalk.until_ms && strcmp(app, vwalk.last) < 0) {
+		/* Back to an earlier app: another walk began (a second ls -lR
+		 * right after the first), which is read ahead from here. */
+		vwalk.until_ms = now + VWALK_MS;
+		vwalk.upto[0] = '\0';
+		start = 1;
+	} else if (now < vwalk.until_ms) {
 		vwalk.until_ms = now + VWALK_MS;
 		start = strcmp(app, vwalk.refill) >= 0;
 	} else if (vwalk.last[0] && strcmp(app, vwalk.last) != 0 &&

@@ -5,7 +5,8 @@
 # stream, or made through the mount, re-reads only the app it names
 # (GET /v2/apps/ID), never the whole listing; a refresh reads an app's
 # version list again but keeps its version documents (they never change);
-# a walk through versions/ reads the next apps' ahead, each once;
+# a walk through versions/ reads the next apps' ahead, each once, and so
+# does a second walk begun right after it;
 # and the snapshot is kept packed, smaller than the JSON it came from.  The mount runs with
 # every TTL at 60 s, so only the events can explain what is seen.
 . "$(dirname "$0")/lib.sh"
@@ -110,6 +111,21 @@ test_expect_success 'a walk through versions/ reads the next apps'"'"' versions 
 	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g01/app0105/versions")" "app0105 list, read ahead" &&
 	ls -l $A/g01/app0102/versions $A/g01/app0103/versions $A/g01/app0104/versions \
 		$A/g01/app0105/versions >/dev/null &&
+	gets | sort | uniq -d >$TRASH/twice &&
+	check_eq 0 "$(wc -l <$TRASH/twice)" "requests made twice"
+'
+
+# The first walk leaves its state behind for a second: a walk that starts
+# over from an earlier app within that second is a new one, read ahead too.
+test_expect_success 'a second walk from an earlier app, right after the first, reads ahead too' '
+	echo >$MNT/.archonfs/refresh && emu_reset &&
+	ls -l $A/g01/app0120/versions $A/g01/app0121/versions >/dev/null &&
+	ls -l $A/g00/app0000/versions $A/g00/app0001/versions >/dev/null &&
+	for i in $(seq 50); do
+		gets | grep -qx "/v2/apps/synth/g00/app0005/versions" && break
+		sleep 0.1
+	done &&
+	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g00/app0005/versions")" "app0005 list, read ahead by the second walk" &&
 	gets | sort | uniq -d >$TRASH/twice &&
 	check_eq 0 "$(wc -l <$TRASH/twice)" "requests made twice"
 '
