@@ -74,7 +74,14 @@ $(FS_OBJ) $(BACKEND_OBJ): $(BUILD_STAMP)
 check: archonfs unit
 	tests/run
 
-bench: archonfs
+# The FUSE floor the benchmark measures beside archonfs: a minimal
+# read-only FUSE filesystem (no sanitizers: it is a reference, not ours
+# under test).
+tests/bench/floorfs: tests/bench/floorfs.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) \
+	    $(shell pkg-config --cflags fuse3) -o $@ $< $(shell pkg-config --libs fuse3)
+
+bench: archonfs tests/bench/floorfs
 	tests/bench/run $(BENCH_ARGS)
 
 stress: archonfs
@@ -152,7 +159,7 @@ install: archonfs
 	install -m 644 archonfs.8 $(DESTDIR)$(MANDIR)/man8/archonfs.8
 
 clean:
-	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) .build-*
+	rm -f archonfs $(FS_OBJ) $(BACKEND_OBJ) $(UNIT_BIN) tests/bench/floorfs .build-*
 	rm -rf tests/out .demo $(FUZZ_OUT)
 
 .PHONY: all check unit deps install clean bench demo stress valgrind fuzz fuzz-build
