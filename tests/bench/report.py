@@ -550,10 +550,16 @@ def scale_report(p, name, S, o):
                          "yes" if same else "no", a["mount"]["lines"], a["mount"]["sum"],
                          a["tmpfs"]["lines"], a["tmpfs"]["sum"], a["curl"]["lines"],
                          a["curl"]["sum"]))
+    if a and a.get("floor"):
+        notes.append("the FUSE floor's row 2 answers are the tmpfs copy's: %s (%d/%d)." % (
+            "yes" if a["floor"] == a["tmpfs"] else "no", a["floor"]["lines"], a["floor"]["sum"]))
     a = S.get("answers.grep_status")
     if a:
         notes.append("row 3 answers agree (apps with no healthy instance): %s (%d on the "
                      "mount, %d by jq)." % ("yes" if a["same"] else "no", a["mount"], a["curl"]))
+    if a and a.get("floor_same") is not None:
+        notes.append("the FUSE floor's row 3 answers are the tmpfs copy's: %s." % (
+            "yes" if a["floor_same"] else "no"))
     for k in sorted(S):
         v = S[k]
         if not k.startswith("op.") or not isinstance(v, dict):
