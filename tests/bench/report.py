@@ -228,9 +228,10 @@ def main(argv):
         p("  on one with `-o %s`: caches that outlive a pass" % o.warm_mount_options)
         p("  over the whole tree, so that warm is warm (with 60 s, a pass over")
         p("  100,000 sandboxes outlasts what it cached and fetches it all again).")
-    p("* Times: median of %d run(s), run in rounds (each round runs every side once, "
-      "in turn), except cold listings (the median of their runs, each on a new mount, "
-      "alternating with curl + jq: see the row);" % o.runs)
+    p("* Times: median of %d run(s); rows 2, 3 and 5 run in rounds (each round runs "
+      "every side once, in turn), the warm walks of rows 1 and 4 back to back on each "
+      "side; cold listings: the median of their runs, each on a new mount, "
+      "alternating with curl + jq (see the row);" % o.runs)
     p("  rows 7 and 8 are p50 / p95 of %d trials.  Whole-tree operations are" % o.trials)
     p("  capped at %g s: \"> T\" means the cap ended it." % o.op_timeout)
     p("* Requests: what each side caused per run, counted by the emulator,")
