@@ -432,13 +432,13 @@ def scale_report(p, name, S, o):
         p("|---|---|---|---|---|---|---|---|")
 
         def frow(num, label, m, f, t, u):
-            _, ft = ratio(f, t) if t is not None else (None, "—")
-            _, fu = ratio(f, u) if u is not None else (None, "—")
-            _, mf = ratio(m, f)
+            # f against tmpfs (t) or against curl + jq (u): a row has one.
+            rt = ratio(f, t) if t is not None else (None, "—")
+            ru = ratio(f, u) if u is not None else (None, "—")
             p("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 num, label, m.text(), f.text(), t.text() if t is not None else "—",
-                ft, fu, mf))
-            return ratio(f, t) if t is not None else ratio(f, u)
+                rt[1], ru[1], ratio(m, f)[1]))
+            return rt if t is not None else ru
         floor["cold"] = frow(1, cold_label, lc, lcf, None, tree)
         floor["warm"] = frow(1, "`ls -lR apps/` warm", lw, lwf, lwt, None)
         floor["cat"] = frow(2, "`cat` every `instances`", ci[0], cif, ci[1], None)
