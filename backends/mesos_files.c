@@ -927,7 +927,9 @@ struct dir_ahead {
 	char		 rel[];
 };
 
-static int
+/* Queue one directory; one the queue refuses (full: counted there; no
+ * thread; stopping) is let go: read-ahead is only ever a head start. */
+static void
 dir_push(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
     int depth, int front)
 {
@@ -935,15 +937,12 @@ dir_push(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	struct dir_ahead *a;
 
 	if ((a = malloc(sizeof(*a) + len + 1)) == NULL)
-		return -ENOMEM;
+		return;
 	a->sb = *sb;
 	a->depth = depth;
 	memcpy(a->rel, rel, len + 1);
-	if (ahead_push(m->ahead, &a->it, front) != 0) {
+	if (ahead_push(m->ahead, &a->it, front) != 0)
 		free(a);
-		return -ENOSPC;
-	}
-	return 0;
 }
 
 /* One queued directory: browsed (or found kept), then its subdirectories
