@@ -24,7 +24,8 @@
 
 #define VDOC_BYTES_MAX	(16u << 20)
 #define VLIST_BYTES_MAX	(4u << 20)
-#define AHEAD_QUEUE	256	/* apps whose versions wait to be read ahead */
+#define AHEAD_QUEUE	384	/* apps whose versions wait to be read ahead:
+				 * 1.5 times a walk's largest window */
 #define AHEAD_VERSIONS	64	/* documents read ahead per app */
 #define FLIGHT_SLICE_MS	100	/* a waiter looks at m->stopping this often */
 

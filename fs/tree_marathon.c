@@ -359,14 +359,18 @@ add_version(void *arg, const char *name, int member)
 /*
  * A walk through apps/ lists one app's versions/ after the other, each a
  * list and a document per version that it waits for.  Two apps' versions/
- * listed within VWALK_MS make a walk: the next VAHEAD_APPS apps in id
- * order (the walk's) are named to the Marathon read-ahead, and again
- * from the last one named when the walk is halfway through them.  A walk
- * that goes back to an earlier app is a new one and starts over.  (A
+ * listed within VWALK_MS make a walk: the next VAHEAD_MIN apps in id
+ * order (the walk's) are named to the Marathon read-ahead, and when the
+ * walk is halfway through them, twice as many from the last one named, up
+ * to VAHEAD_MAX, as the kernel grows a file's read-ahead: the fetching
+ * gets ahead of a long walk early, while the walk waits for nothing, and
+ * a short one (two apps looked at in a row) costs a few apps' fetches.  A
+ * walk that goes back to an earlier app is a new one and starts over.  (A
  * walk that also reads sandboxes names its apps from tree_mesos.c.)
  */
 #define VWALK_MS	1000
-#define VAHEAD_APPS	8
+#define VAHEAD_MIN	8
+#define VAHEAD_MAX	256	/* the read-ahead queue holds 1.5 times it */
 
 static struct {
 	pthread_mutex_t	 lock;
@@ -375,6 +379,7 @@ static struct {
 	char		 refill[512];	/* reaching it names the next ones, */
 	char		 upto[512];	/* from after this one */
 	int64_t		 until_ms;	/* the walk is on until then */
+	int		 window;	/* apps named at the last refill */
 } vwalk = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void
@@ -384,7 +389,7 @@ versions_walk_note(struct nctx *c, const char *app)
 	char from[512], refill[512] = "\377", upto[512] = "\377";
 	const char *id;
 	struct mara_snap *s;
-	int start = 0, k;
+	int start = 0, k, n;
 
 	pthread_mutex_lock(&vwalk.lock);
 	if (now < vwalk.until_ms && strcmp(app, vwalk.last) < 0) {
@@ -392,16 +397,21 @@ versions_walk_note(struct nctx *c, const char *app)
 		 * right after the first), which is read ahead from here. */
 		vwalk.until_ms = now + VWALK_MS;
 		vwalk.upto[0] = '\0';
+		vwalk.window = VAHEAD_MIN;
 		start = 1;
 	} else if (now < vwalk.until_ms) {
 		vwalk.until_ms = now + VWALK_MS;
-		start = strcmp(app, vwalk.refill) >= 0;
+		if ((start = strcmp(app, vwalk.refill) >= 0) &&
+		    (vwalk.window *= 2) > VAHEAD_MAX)
+			vwalk.window = VAHEAD_MAX;
 	} else if (vwalk.last[0] && strcmp(app, vwalk.last) != 0 &&
 	    now - vwalk.at_ms < VWALK_MS) {
 		vwalk.until_ms = now + VWALK_MS;
 		vwalk.upto[0] = '\0';
+		vwalk.window = VAHEAD_MIN;
 		start = 1;
 	}
+	n = vwalk.window;
 	/* From after what was named already, if the walk is not past it. */
 	snprintf(from, sizeof(from), "%s", start && strcmp(vwalk.upto, app) > 0 ?
 	    vwalk.upto : app);
@@ -412,10 +422,10 @@ versions_walk_note(struct nctx *c, const char *app)
 	pthread_mutex_unlock(&vwalk.lock);
 	if (!start || apps_snap(c, &s) != 0)
 		return;
-	for (id = from, k = 1; k <= VAHEAD_APPS &&
+	for (id = from, k = 1; k <= n &&
 	    (id = mara_next_app(s, id)) != NULL; k++) {
 		marathon_readahead_versions(M, id);
-		if (k == VAHEAD_APPS / 2)
+		if (k == n / 2)
 			snprintf(refill, sizeof(refill), "%s", id);
 		snprintf(upto, sizeof(upto), "%s", id);
 	}

@@ -5,8 +5,9 @@
 # stream, or made through the mount, re-reads only the app it names
 # (GET /v2/apps/ID), never the whole listing; a refresh reads an app's
 # version list again but keeps its version documents (they never change);
-# a walk through versions/ reads the next apps' ahead, each once, and so
-# does a second walk begun right after it;
+# a walk through versions/ reads the next apps' ahead, each once, further
+# ahead the longer it goes on, and so does a second walk begun right
+# after it;
 # and the snapshot is kept packed, smaller than the JSON it came from.  The mount runs with
 # every TTL at 60 s, so only the events can explain what is seen.
 . "$(dirname "$0")/lib.sh"
@@ -128,6 +129,24 @@ test_expect_success 'a second walk from an earlier app, right after the first, r
 	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g00/app0005/versions")" "app0005 list, read ahead by the second walk" &&
 	gets | sort | uniq -d >$TRASH/twice &&
 	check_eq 0 "$(wc -l <$TRASH/twice)" "requests made twice"
+'
+
+# A walk that goes on is read further ahead: halfway through the first 8
+# apps named (app0102 to app0109), the next 16 are named, not 8, so
+# app0125 is fetched before the walk is near it, and nothing past it is.
+# (It waits out the last test's walk first: a walk that jumps ahead within
+# a second goes on, with the window it had.)
+test_expect_success 'a walk that goes on is read further ahead, and no further than it grew' '
+	sleep 1.2 && echo >$MNT/.archonfs/refresh && emu_reset &&
+	ls -l $A/g01/app0100/versions $A/g01/app0101/versions $A/g01/app0102/versions \
+		$A/g01/app0103/versions $A/g01/app0104/versions $A/g01/app0105/versions >/dev/null &&
+	for i in $(seq 50); do
+		gets | grep -qx "/v2/apps/synth/g01/app0125/versions" && break
+		sleep 0.1
+	done &&
+	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g01/app0125/versions")" "app0125 list, read ahead" &&
+	sleep 0.5 &&
+	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g01/app01\(2[6-9]\|[3-9]\)")" "GETs past app0125"
 '
 
 test_expect_success 'the snapshot is kept packed: smaller than the JSON Marathon sent' '
