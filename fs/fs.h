@@ -193,6 +193,9 @@ void	 inval_attr_now(uint64_t ino);
 void	 inval_entry(uint64_t parent, const char *name);
 /* The node at a mount-relative path, and its name in its parent. */
 void	 inval_fspath(const char *fspath);
+/* Everything the kernel caches at and under a mount-relative path ("" for
+ * the whole mount), skipping what it no longer holds. */
+void	 inval_under(const char *fspath);
 /* 1 when the kernel read the pulled listing of the directory at path
  * (mount-relative) within the current entry_timeout window, and no
  * refresh came since: it keeps that listing and will not ask for it. */

@@ -647,19 +647,6 @@ itab_ctx(struct inode *in, struct nctx *c)
 	pthread_mutex_unlock(&lock);
 }
 
-void
-itab_walk(void (*fn)(struct inode *in, void *arg), void *arg)
-{
-	struct inode *in;
-	size_t i;
-
-	pthread_mutex_lock(&lock);
-	for (i = 0; i < nbuckets; i++)
-		for (in = by_ino[i]; in; in = in->next_ino)
-			fn(in, arg);
-	pthread_mutex_unlock(&lock);
-}
-
 /* The next hashed inode of a depth-first walk of top's subtree, or NULL. */
 static struct inode *
 walk_next(struct inode *in, struct inode *top)
@@ -692,6 +679,36 @@ itab_walk_under(struct inode *top, void (*fn)(struct inode *in, void *arg),
 	for (in = top; in; in = walk_next(in, top))
 		fn(in, arg);
 	pthread_mutex_unlock(&lock);
+}
+
+size_t
+itab_kids(uint64_t ino, struct itab_kid **out)
+{
+	struct itab_kid *v = NULL, *nv;
+	struct inode *in, *k;
+	struct idir *d;
+	size_t n = 0, alloc = 0;
+
+	pthread_mutex_lock(&lock);
+	if ((in = find_ino_locked(ino)) != NULL && (d = inode_dir(in)) != NULL)
+		for (k = d->kids; k; k = k->sib_next) {
+			if (k->ino == 0)
+				continue;
+			if (n == alloc) {
+				alloc = alloc ? alloc * 2 : 16;
+				if ((nv = realloc(v, alloc * sizeof(*v))) == NULL)
+					break;
+				v = nv;
+			}
+			v[n].ino = k->ino;
+			v[n].dir = (k->flags & IN_DIR) != 0;
+			v[n].name = (k->flags & IN_HASHED) ?
+			    strdup(inode_name(k)) : NULL;
+			n++;
+		}
+	pthread_mutex_unlock(&lock);
+	*out = v;
+	return n;
 }
 
 uint32_t

@@ -106,14 +106,21 @@ int	 itab_path(struct inode *in, char *out, size_t outsz);
 /* Fill a handler context's path and arguments from an inode. */
 void	 itab_ctx(struct inode *in, struct nctx *c);
 
-/* Call fn for every hashed inode (under the lock: fn must not call back). */
-void	 itab_walk(void (*fn)(struct inode *in, void *arg), void *arg);
 /* Call fn for top and every hashed inode below it, parents before their
  * children, without looking at the rest of the table (under the lock: fn
  * must not call back).  top is referenced by the caller. */
 void	 itab_walk_under(struct inode *top,
 	    void (*fn)(struct inode *in, void *arg), void *arg);
 
+/* The children of inode number ino that have a number, hashed or not, as
+ * a malloc'd array (*out; free each name, then the array): none when ino
+ * is unknown or not a directory, or memory ran out. */
+struct itab_kid {
+	uint64_t	 ino;
+	char		*name;		/* NULL: not reachable by name */
+	int		 dir;
+};
+size_t	 itab_kids(uint64_t ino, struct itab_kid **out);
 /* An open of a stream begins (returns how many were open before) or ends. */
 uint32_t itab_stream_open(struct inode *in);
 void	 itab_stream_close(struct inode *in);

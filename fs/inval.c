@@ -21,6 +21,7 @@
 struct inval {
 	uint64_t	 ino;		/* inval_inode, or parent for an entry */
 	char		*name;		/* NULL for an inode */
+	int		 tree;		/* and everything under it (tree_run) */
 	struct inval	*next;
 };
 
@@ -31,6 +32,63 @@ static int stopping;			/* guarded by lock */
 static int started;
 static pthread_t thread;
 static struct fuse_session *session;
+
+static int
+is_stopping(void)
+{
+	int st;
+
+	pthread_mutex_lock(&lock);
+	st = stopping;
+	pthread_mutex_unlock(&lock);
+	return st;
+}
+
+/*
+ * Everything the kernel caches at and under directory top: depth first,
+ * each directory's inode (its attributes and listing), then its
+ * children's names and inodes.  Dropping a name drops the kernel's
+ * unused entries under it, and the inodes go with them; a directory whose
+ * inode the kernel then no longer has (-ENOENT) has nothing cached under
+ * it either, since every cached entry holds its parent, so its subtree is
+ * skipped.  A walked mount (20,000 entries at 1,000 apps) is dropped with
+ * a few dozen notifications instead of two per inode, most of which
+ * would find nothing.  What is in use (an open file, a working
+ * directory) stays cached and is visited.
+ */
+static void
+tree_run(uint64_t top)
+{
+	struct itab_kid *kids;
+	uint64_t *stack, *ns;
+	size_t n = 0, alloc = 64, nk, i;
+
+	if ((stack = malloc(alloc * sizeof(*stack))) == NULL)
+		return;
+	stack[n++] = top;
+	while (n > 0 && !is_stopping()) {
+		uint64_t dir = stack[--n];
+
+		if (fuse_lowlevel_notify_inval_inode(session, dir, 0, 0) == -ENOENT)
+			continue;
+		nk = itab_kids(dir, &kids);
+		for (i = 0; i < nk; i++) {
+			if (kids[i].name)
+				fuse_lowlevel_notify_inval_entry(session, dir,
+				    kids[i].name, strlen(kids[i].name));
+			if (!kids[i].dir)
+				fuse_lowlevel_notify_inval_inode(session,
+				    kids[i].ino, 0, 0);
+			else if (n < alloc ||
+			    ((ns = realloc(stack, 2 * alloc * sizeof(*stack))) != NULL &&
+			    (stack = ns, alloc *= 2)))
+				stack[n++] = kids[i].ino;
+			free(kids[i].name);
+		}
+		free(kids);
+	}
+	free(stack);
+}
 
 static void *
 inval_main(void *arg)
@@ -49,7 +107,9 @@ inval_main(void *arg)
 		if (head == NULL)
 			tail = NULL;
 		pthread_mutex_unlock(&lock);
-		if (iv->name)
+		if (iv->tree)
+			tree_run(iv->ino);
+		else if (iv->name)
 			fuse_lowlevel_notify_inval_entry(session, iv->ino, iv->name,
 			    strlen(iv->name));
 		else
@@ -93,13 +153,14 @@ inval_stop(void)
 }
 
 static void
-push(uint64_t ino, const char *name)
+push(uint64_t ino, const char *name, int tree)
 {
 	struct inval *iv;
 
 	if (ino == 0 || (iv = calloc(1, sizeof(*iv))) == NULL)
 		return;
 	iv->ino = ino;
+	iv->tree = tree;
 	if (name && (iv->name = strdup(name)) == NULL) {
 		free(iv);
 		return;
@@ -123,7 +184,7 @@ push(uint64_t ino, const char *name)
 void
 inval_inode(uint64_t ino)
 {
-	push(ino, NULL);
+	push(ino, NULL, 0);
 }
 
 void
@@ -139,7 +200,7 @@ inval_attr_now(uint64_t ino)
 void
 inval_entry(uint64_t parent, const char *name)
 {
-	push(parent, name);
+	push(parent, name, 0);
 }
 
 /* A node by mount-relative path: its inode, and its name in its parent
@@ -165,6 +226,19 @@ inval_fspath(const char *fspath)
 			inval_inode(pin->ino);
 		}
 		itab_put(pin);
+	}
+}
+
+void
+inval_under(const char *fspath)
+{
+	struct inode *in;
+
+	/* Its own name first: that drops most of what is under it. */
+	inval_fspath(fspath);
+	if ((in = itab_lookup_path(fspath)) != NULL) {
+		push(in->ino, NULL, 1);
+		itab_put(in);
 	}
 }
 

@@ -187,17 +187,6 @@ meta_refresh_read(struct nctx *c, struct buf *out)
 	return buf_addstr(out, "write anything here to drop every cache\n");
 }
 
-static void
-inval_all(struct inode *in, void *arg)
-{
-	(void)arg;
-	if (in->ino == 0)
-		return;
-	inval_inode(in->ino);
-	if (in->parent && inode_hashed(in))
-		inval_entry(in->parent->ino, inode_name(in));
-}
-
 int
 meta_refresh_write(struct nctx *c, const char *p, size_t n)
 {
@@ -210,7 +199,7 @@ meta_refresh_write(struct nctx *c, const char *p, size_t n)
 	if (FS->mesos)
 		mesos_invalidate(FS->mesos);
 	__atomic_add_fetch(&FS->refreshes, 1, __ATOMIC_RELAXED);
-	itab_walk(inval_all, NULL);
+	inval_under("");
 	buf_addstr(&c->op->audit, "refresh: every cache dropped");
 	return 0;
 }

@@ -378,17 +378,6 @@ zk_file_remove(struct nctx *c)
 /* ---- watches -> kernel invalidation --------------------------------------- */
 
 static void
-inval_all(struct inode *in, void *arg)
-{
-	(void)arg;
-	if (in->ino && (node_row(in->row)->backend == BK_ZK)) {
-		inval_inode(in->ino);
-		if (in->parent && inode_hashed(in))
-			inval_entry(in->parent->ino, inode_name(in));
-	}
-}
-
-static void
 on_change(void *arg, const char *path, int what)
 {
 	char fspath[4096];
@@ -398,7 +387,7 @@ on_change(void *arg, const char *path, int what)
 	(void)arg;
 	tree_pipeline_zk_changed();	/* configured edges live here */
 	if (what & ZK_CH_ALL) {
-		itab_walk(inval_all, NULL);
+		inval_under("zk");
 		return;
 	}
 	snprintf(fspath, sizeof(fspath), "zk%s", strcmp(path, "/") == 0 ? "" : path);

@@ -212,4 +212,28 @@ test_expect_success '... but it is seen right after echo x > .archonfs/refresh' 
 	grep -qx "instances: $(cat $TRASH/want)" $G/app0005/status
 '
 
+# The refresh drops what the kernel holds top down, skipping a directory
+# it no longer has; what is in use stays cached and must be dropped too:
+# here the working directory of a shell and a file it holds open, on a
+# mount whose kernel caches last 60 s.  stat comes first: opening the file
+# would mend its size on its own.
+test_expect_success '... and so is a change under a working directory and an open file, read in place' '
+	umount_archonfs &&
+	mount_archonfs --marathon "$ARCHONFS_MARATHON" \
+		-o noevents,ttl=60,entry_timeout=60,attr_timeout=60 &&
+	wait_for 10 no_deployments &&
+	(
+		cd $G/app0005 && exec 3<instances &&
+		n=$(cat instances) && m=$((n + 10)) &&
+		check_eq $((${#n} + 1)) "$(stat -c %s instances)" "size before" &&
+		api_scale $NOEV $m &&
+		stays_for 1 test "$(stat -c %s instances)" = $((${#n} + 1)) &&
+		echo x >$MNT/.archonfs/refresh &&
+		wait_for 2 test "$(stat -c %s instances)" = $((${#m} + 1)) &&
+		check_eq $m "$(cat instances)" "instances in the working directory" &&
+		check_eq $m "$(cat <&3)" "instances through the descriptor held open" &&
+		grep -qx "instances: $m" status
+	)
+'
+
 test_done
