@@ -1077,12 +1077,12 @@ decode_string(const char *p, const char *end, char *out, size_t cap, size_t *n)
 	while (p < end && *p != '"') {
 		if (*p != '\\') {
 			/* Raw bytes pass through: Mesos does not re-encode. */
-			if (quote == NULL || quote < p)
-				quote = (quote = memchr(p, '"', (size_t)(end - p))) ?
-				    quote : end;
-			if (bslash == NULL || bslash < p)
-				bslash = (bslash = memchr(p, '\\',
-				    (size_t)(end - p))) ? bslash : end;
+			if ((quote == NULL || quote < p) &&
+			    (quote = memchr(p, '"', (size_t)(end - p))) == NULL)
+				quote = end;
+			if ((bslash == NULL || bslash < p) &&
+			    (bslash = memchr(p, '\\', (size_t)(end - p))) == NULL)
+				bslash = end;
 			stop = quote < bslash ? quote : bslash;
 			k = (size_t)(stop - p);
 			if (out) {

@@ -76,13 +76,18 @@ tree_run(uint64_t top)
 			if (kids[i].name)
 				fuse_lowlevel_notify_inval_entry(session, dir,
 				    kids[i].name, strlen(kids[i].name));
-			if (!kids[i].dir)
+			if (!kids[i].dir) {
 				fuse_lowlevel_notify_inval_inode(session,
 				    kids[i].ino, 0, 0);
-			else if (n < alloc ||
-			    ((ns = realloc(stack, 2 * alloc * sizeof(*stack))) != NULL &&
-			    (stack = ns, alloc *= 2)))
-				stack[n++] = kids[i].ino;
+			} else {
+				if (n == alloc && (ns = realloc(stack,
+				    2 * alloc * sizeof(*stack))) != NULL) {
+					stack = ns;
+					alloc *= 2;
+				}
+				if (n < alloc)
+					stack[n++] = kids[i].ino;
+			}
 			free(kids[i].name);
 		}
 		free(kids);
