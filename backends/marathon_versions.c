@@ -11,6 +11,15 @@
  * Documents are rendered like app.json (runtime fields removed) so that
  * `diff versions/X.json app.json` shows only real differences and `cp`
  * onto app.json re-applies that definition.
+ *
+ * The version an app is at needs no request: /v2/apps lists each app as
+ * its latest version's definition, the one GET .../versions/{ts} returns
+ * for that ts (both are the stored AppDefinition; the listing adds only
+ * runtime fields, which are removed either way).  So a document whose ts
+ * is the snapshot's "version" of the app is rendered from the snapshot, as
+ * app.json is, and only earlier versions are fetched.  A walk through
+ * versions/ of apps that were never changed (one version each) then costs
+ * one request per app, the list, instead of two.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -374,6 +383,35 @@ doc_store(struct marathon *m, const char *key, const struct buf *text)
 static int fetch_doc(struct marathon *m, const char *id, const char *ts,
     const char *key, int64_t deadline, struct buf *out, struct buf *msg);
 
+/*
+ * Version ts of app id when it is the one the snapshot holds: rendered
+ * from it into out (if out), and 1.  0 when it is not (or no snapshot is
+ * at hand without waiting): fetch it.
+ */
+static int
+from_snapshot(struct marathon *m, const char *id, const char *ts,
+    struct buf *out)
+{
+	struct buf msg = BUF_INIT(256);
+	struct mara_snap *s;
+	struct mara_app *a;
+	const char *v;
+	size_t n;
+	int done = 0;
+
+	if (marathon_apps(m, 0, 0, &s, &msg) != 0) {
+		buf_free(&msg);
+		return 0;
+	}
+	if ((a = mara_find(s, id)) != NULL &&
+	    (v = jp_str(jp_get(jpack_root(a->pk), "version"), &n)) != NULL &&
+	    n == strlen(ts) && memcmp(v, ts, n) == 0)
+		done = out == NULL || mara_app_json(s, id, out) == 0;
+	marathon_apps_put(m, s);
+	buf_free(&msg);
+	return done;
+}
+
 int
 marathon_version_json(struct marathon *m, const char *id, const char *ts,
     int may_block, int64_t deadline, struct buf *out, struct buf *msg)
@@ -386,6 +424,10 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 	buf_printf(&key, "%s@%s", id, ts);
 	if (key.err) {
 		rc = key.err;
+		goto out;
+	}
+	if (from_snapshot(m, id, ts, out)) {
+		rc = out->err;
 		goto out;
 	}
 	for (;;) {
@@ -492,6 +534,8 @@ ahead_run(void *ctx, struct ahead_item *it)
 	if (!m->stopping && marathon_list_versions(m, a->id, 1, deadline,
 	    add_ts, &ns, &msg) >= 0)
 		for (i = 0; i < ns.n && !m->stopping; i++) {
+			if (from_snapshot(m, a->id, ns.v[i], NULL))
+				continue;	/* no request to make */
 			buf_reset(&doc);
 			buf_reset(&msg);
 			marathon_version_json(m, a->id, ns.v[i], 1, deadline, &doc,

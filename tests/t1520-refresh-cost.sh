@@ -5,7 +5,8 @@
 # stream, or made through the mount, re-reads only the app it names
 # (GET /v2/apps/ID), never the whole listing; a refresh reads an app's
 # version list again but keeps its version documents (they never change);
-# a walk through versions/ reads the next apps' ahead, each once, further
+# the version an app is at costs no request at all (it is the app as
+# listed); a walk through versions/ reads the next apps' ahead, each once, further
 # ahead the longer it goes on, and so does a second walk begun right
 # after it;
 # and the snapshot is kept packed, smaller than the JSON it came from.  The mount runs with
@@ -90,15 +91,38 @@ test_expect_success 'an app created through the API shows in its group, an app d
 	! grep -qx "/v2/apps" $TRASH/gets
 '
 
-test_expect_success 'a refresh drops the version lists too: versions/ asks again, a version document kept' '
-	V=$(ls $A/g00/app0001/versions | head -n 1) && test -n "$V" &&
-	cat $A/g00/app0001/versions/$V >/dev/null &&
-	emu_reset && ls $A/g00/app0001/versions >/dev/null &&
-	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g00/app0001/versions")" "version requests before the refresh" &&
+# app0123 has two versions since its scale above: the one it is at, and
+# the one it was created with.
+test_expect_success 'the version an app is at costs no request; an earlier one costs one GET, once' '
 	echo >$MNT/.archonfs/refresh && emu_reset &&
-	ls $A/g00/app0001/versions >/dev/null && cat $A/g00/app0001/versions/$V >/dev/null &&
-	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g00/app0001/versions")" "version lists after the refresh" &&
-	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g00/app0001/versions/")" "version documents after the refresh"
+	CUR=$(emu_app /synth/g01/app0123 | jq -r .version) &&
+	emu /v2/apps/synth/g01/app0123/versions | jq -r ".versions[]" >$TRASH/vers &&
+	check_eq 2 "$(wc -l <$TRASH/vers)" "versions of app0123" &&
+	OLD=$(grep -vx "$CUR" $TRASH/vers) && test -n "$OLD" &&
+	ls $A/g01/app0123/versions | sort >$TRASH/got &&
+	sed "s/$/.json/" $TRASH/vers | sort | cmp - $TRASH/got &&
+	cmp $A/g01/app0123/versions/$CUR.json $A/g01/app0123/app.json &&
+	cat $A/g01/app0123/versions/$OLD.json $A/g01/app0123/versions/$OLD.json >/dev/null &&
+	jq -e ".instances != 4" $A/g01/app0123/versions/$OLD.json >/dev/null &&
+	jq -e ".instances == 4" $A/g01/app0123/versions/$CUR.json >/dev/null &&
+	ls -l $A/g02/app0201/versions >/dev/null && cat $A/g02/app0201/versions/* >/dev/null &&
+	gets >$TRASH/gets &&
+	echo "# $(paste -sd, $TRASH/gets)" &&
+	check_eq 0 "$(grep -c "/versions/$CUR\$" $TRASH/gets)" "GETs of the current version of app0123" &&
+	check_eq 1 "$(grep -cx "/v2/apps/synth/g01/app0123/versions/$OLD" $TRASH/gets)" "GETs of its earlier version" &&
+	check_eq 0 "$(grep -c "^/v2/apps/synth/g02/app0201/versions/" $TRASH/gets)" "GETs of app0201 version documents (it has one version)"
+'
+
+test_expect_success 'a refresh drops the version lists too: versions/ asks again, a version document kept' '
+	V=$(emu /v2/apps/synth/g01/app0123/versions | jq -r ".versions[]" |
+		grep -vx "$(emu_app /synth/g01/app0123 | jq -r .version)").json &&
+	cat $A/g01/app0123/versions/$V >/dev/null &&
+	emu_reset && ls $A/g01/app0123/versions >/dev/null &&
+	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g01/app0123/versions")" "version requests before the refresh" &&
+	echo >$MNT/.archonfs/refresh && emu_reset &&
+	ls $A/g01/app0123/versions >/dev/null && cat $A/g01/app0123/versions/$V >/dev/null &&
+	check_eq 1 "$(gets | grep -cx "/v2/apps/synth/g01/app0123/versions")" "version lists after the refresh" &&
+	check_eq 0 "$(gets | grep -c "^/v2/apps/synth/g01/app0123/versions/")" "version documents after the refresh"
 '
 
 test_expect_success 'a walk through versions/ reads the next apps'"'"' versions ahead, each once' '

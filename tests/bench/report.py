@@ -430,8 +430,10 @@ def scale_report(p, name, S, o):
           "listing also fetches what it shows, on the same two CPUs as the walk and against "
           "the same emulator: the row \"with the fetching beside it\" is floorfs's first "
           "`ls -lR` of a new mount after the same `GET /v2/apps`, while two curl processes "
-          "(as archonfs's two read-ahead threads) make every other request of the curl + jq "
-          "reference (`tests/bench/fetch_beside`); these runs alternate with the walks alone.")
+          "(as archonfs's two read-ahead threads) make the other requests of the curl + jq "
+          "reference that archonfs makes too: all but the document of the version each app "
+          "is at, which archonfs renders from the listing (`tests/bench/fetch_beside`); "
+          "these runs alternate with the walks alone.")
         p("")
         p("| # | operation | mount | FUSE floor | tmpfs | floor / tmpfs | floor / curl "
           "| mount / floor |")
