@@ -321,6 +321,14 @@ lru_front_locked(struct lcache *lc, struct lslot *s)
 	lru_push_locked(lc, s);
 }
 
+static void
+slot_free(struct lslot *s)
+{
+	dir_drop_locked(s->d);
+	free(s->errmsg);
+	free(s);
+}
+
 /* Take s out of the table; it is freed now, or by its last holder. */
 static void
 slot_unlink_locked(struct lcache *lc, struct lslot *s)
@@ -339,20 +347,16 @@ slot_unlink_locked(struct lcache *lc, struct lslot *s)
 	lc->bytes -= slot_cost(s);
 	lc->nslots--;
 	s->linked = 0;
-	if (s->refs == 0) {
-		dir_drop_locked(s->d);
-		free(s);
-	}
+	if (s->refs == 0)
+		slot_free(s);
 }
 
 static void
 slot_release_locked(struct lcache *lc, struct lslot *s)
 {
 	(void)lc;
-	if (--s->refs == 0 && !s->linked) {
-		dir_drop_locked(s->d);
-		free(s);
-	}
+	if (--s->refs == 0 && !s->linked)
+		slot_free(s);
 }
 
 /* Replace the listing a linked slot keeps, keeping the byte count. */
@@ -647,7 +651,7 @@ list_get(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 		    s->err != 0) {
 			rc = s->err;
 			buf_reset(msg);
-			buf_addstr(msg, s->errmsg);
+			buf_addstr(msg, s->errmsg ? s->errmsg : "no listing");
 		} else if (rc == -ETIMEDOUT) {
 			buf_reset(msg);
 			buf_printf(msg, "mesos agent %s: no listing of %s%s%s within "
@@ -672,7 +676,8 @@ list_get(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	s->busy = 0;
 	s->seq++;
 	s->err = rc;
-	snprintf(s->errmsg, sizeof(s->errmsg), "%s", rc ? buf_str(msg) : "");
+	free(s->errmsg);
+	s->errmsg = rc ? strdup(buf_str(msg)) : NULL;
 	if (rc == 0) {
 		d->refs = 1;		/* the caller's */
 		/* Asked before a refresh dropped every listing: not kept. */

@@ -48,7 +48,7 @@ struct lslot {
 	int		 refs;		/* callers holding the slot */
 	uint64_t	 seq;		/* browses completed */
 	int		 err;		/* of the last one: 0 or -errno */
-	char		 errmsg[256];
+	char		*errmsg;	/* its words, when it failed */
 	char		 key[];		/* "AGENT-ID\nPATH" */
 };
 
