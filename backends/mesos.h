@@ -62,12 +62,12 @@ struct mesos_sandbox {
 	char		 task_id[256];
 };
 
-struct mesos_entry {
+struct mesos_entry {		/* 32 bytes: the browse cache keeps many */
 	const char	*name;
-	int		 is_dir;
 	off_t		 size;
 	int64_t		 mtime_ms;	/* wall clock; the agent gives seconds */
 	mode_t		 mode;		/* permission bits from the ls -l string */
+	int		 is_dir;
 };
 
 /* A directory as one /files/browse showed it: shared, read-only, held

@@ -267,6 +267,7 @@ mesos_lcache_init(struct lcache *lc)
 
 	memset(lc, 0, sizeof(*lc));
 	pthread_mutex_init(&lc->lock, NULL);
+	pthread_mutex_init(&lc->pfx_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&lc->done, &ca);
@@ -396,8 +397,11 @@ mesos_lcache_fini(struct lcache *lc)
 		while (lc->buckets[i])
 			slot_unlink_locked(lc, lc->buckets[i]);
 	pthread_mutex_unlock(&lc->lock);
+	for (i = 0; i < lc->npfx; i++)
+		free(lc->pfx[i].s);
 	pthread_cond_destroy(&lc->done);
 	pthread_mutex_destroy(&lc->lock);
+	pthread_mutex_destroy(&lc->pfx_lock);
 }
 
 static struct lslot *
@@ -430,13 +434,72 @@ slot_new_locked(struct lcache *lc, const char *key, uint64_t h)
 	return s;
 }
 
-/* "AGENT-ID\nDIR[/REL]": one key per directory of an agent. */
-static int
-list_key(struct buf *k, const struct mesos_sandbox *sb, const char *rel)
+/*
+ * The number of prefix "AGENT-ID\nP" in the table, added if new; -1 when
+ * the table is full or out of memory.
+ */
+static long
+key_prefix(struct lcache *lc, const char *agent, const char *p, size_t plen)
 {
-	buf_addstr(k, sb->agent_id);
-	buf_addch(k, '\n');
-	buf_addstr(k, sb->dir);
+	size_t alen = strlen(agent), i;
+	uint64_t h = fnv1a(fnv1a(fnv1a(FNV_INIT, agent, alen), "\n", 1), p, plen);
+	struct kprefix *x;
+	long n = -1;
+
+	pthread_mutex_lock(&lc->pfx_lock);
+	for (i = 0; i < lc->npfx; i++) {
+		x = &lc->pfx[i];
+		if (x->hash == h && x->len == alen + 1 + plen &&
+		    memcmp(x->s, agent, alen) == 0 && x->s[alen] == '\n' &&
+		    memcmp(x->s + alen + 1, p, plen) == 0) {
+			n = (long)i;
+			goto out;
+		}
+	}
+	if (lc->npfx < KEY_PREFIXES &&
+	    (lc->pfx[lc->npfx].s = malloc(alen + 1 + plen + 1)) != NULL) {
+		x = &lc->pfx[lc->npfx];
+		memcpy(x->s, agent, alen);
+		x->s[alen] = '\n';
+		memcpy(x->s + alen + 1, p, plen);
+		x->s[alen + 1 + plen] = '\0';
+		x->len = alen + 1 + plen;
+		x->hash = h;
+		n = (long)lc->npfx++;
+	}
+out:
+	pthread_mutex_unlock(&lc->pfx_lock);
+	return n;
+}
+
+/*
+ * One key per directory of an agent: "AGENT-ID\nDIR[/REL]".  A sandbox's
+ * DIR is the agent's work directory, slave and framework up to
+ * "/executors/", then the executor and run; that first part is the same
+ * for every task of a framework on an agent, so it is kept once in a
+ * table and the key names it by number ("\001N\n" and the rest).  Keys
+ * then take about 100 bytes, not 280: the bound holds half as many again.
+ * A DIR without "/executors/" (or a full table) is kept whole.
+ */
+static int
+list_key(struct lcache *lc, struct buf *k, const struct mesos_sandbox *sb,
+    const char *rel)
+{
+	const char *cut = NULL, *p;
+	long n = -1;
+
+	for (p = sb->dir; (p = strstr(p, "/executors/")) != NULL; p++)
+		cut = p + strlen("/executors/");
+	if (cut)
+		n = key_prefix(lc, sb->agent_id, sb->dir, (size_t)(cut - sb->dir));
+	if (n >= 0) {
+		buf_printf(k, "\001%ld\n", n);
+		buf_addstr(k, cut);
+	} else {
+		buf_addstr(k, sb->agent_id);
+		buf_addch(k, '\n');
+		buf_addstr(k, sb->dir);
+	}
 	if (rel && *rel) {
 		buf_addch(k, '/');
 		buf_addstr(k, rel);
@@ -594,7 +657,7 @@ list_get(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 	int rc = 0;
 
 	*out = NULL;
-	if ((rc = list_key(&key, sb, rel)) != 0)
+	if ((rc = list_key(lc, &key, sb, rel)) != 0)
 		goto done;
 	h = fnv1a(FNV_INIT, key.data, key.len);
 	pthread_mutex_lock(&lc->lock);
@@ -815,7 +878,7 @@ probe_seen(struct mesos *m, const struct mesos_sandbox *sb, const char *rel,
 
 	*mtime_ms = 0;
 	base = split_rel(rel ? rel : "", parent, sizeof(parent));
-	if (list_key(&key, sb, parent) != 0)
+	if (list_key(lc, &key, sb, parent) != 0)
 		goto out;
 	pthread_mutex_lock(&lc->lock);
 	s = slot_find_locked(lc, key.data, fnv1a(FNV_INIT, key.data, key.len));
@@ -855,7 +918,7 @@ mesos_forget(struct mesos *m, const struct mesos_sandbox *sb)
 	struct lslot *s, *next;
 	size_t i;
 
-	if (list_key(&pre, sb, "") != 0)
+	if (list_key(lc, &pre, sb, "") != 0)
 		goto out;
 	pthread_mutex_lock(&lc->lock);
 	for (i = 0; i < LIST_BUCKETS; i++) {

@@ -17,15 +17,18 @@
 #define RETIRED_MAX	16
 /*
  * The browse cache's bound.  A whole-tree `ls -lR` at 100,000 tasks lists
- * 200,000 sandbox directories; keeping them all for the TTL would grow
- * with the cluster, and a listing is used within milliseconds of being
- * fetched (the task directory, then sandbox/, then its subdirectories).
- * A sandbox root of 3 entries with its key costs some 750 bytes, so
- * 16 MiB holds some 22,000 listings: listing again a subtree of 10,000
- * tasks (two directories each) within the TTL costs nothing, and a bigger
- * walk streams through the cache, least recently used first out.
+ * 200,000 sandbox directories.  A walk uses a listing within milliseconds
+ * of its fetch, but the kernel does not keep its copy for as long as it
+ * may: its cached listings are page cache, which it drops under memory
+ * pressure (and which DAMON pageout drops on the bench machine, see
+ * docs/performance.md), and each one it dropped is asked again at the
+ * next walk.  A sandbox root of 3 entries with its key costs some 350
+ * bytes (a subdirectory of one entry less), so 64 MiB holds the 200,000
+ * listings of that walk for the TTL: the listings the kernel dropped cost
+ * no browse.  A bigger walk streams through the cache, least recently
+ * used first out.
  */
-#define LIST_BYTES_MAX	(16u << 20)
+#define LIST_BYTES_MAX	(64u << 20)
 #define LIST_BUCKETS	16384	/* hash chains; a power of two */
 
 /* One dir listing, read-only once made, refcounted. */
@@ -52,9 +55,21 @@ struct lslot {
 	char		 key[];		/* "AGENT-ID\nPATH" */
 };
 
-/* All fields guarded by lock. */
+/* The agent and directory above a task's sandbox, shared by every key
+ * of a framework's tasks on that agent (list_key). */
+#define KEY_PREFIXES	4096
+struct kprefix {
+	uint64_t	 hash;
+	size_t		 len;
+	char		*s;		/* "AGENT-ID\n.../executors/" */
+};
+
+/* All fields guarded by lock, but the prefixes (by pfx_lock). */
 struct lcache {
 	pthread_mutex_t	 lock;
+	pthread_mutex_t	 pfx_lock;
+	struct kprefix	 pfx[KEY_PREFIXES];	/* never removed */
+	size_t		 npfx;
 	pthread_cond_t	 done;		/* a browse completed */
 	struct lslot	*buckets[LIST_BUCKETS];
 	struct lslot	*head, *tail;	/* LRU */
