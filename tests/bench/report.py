@@ -13,7 +13,7 @@ figure.
 
   report.py --results FILE --machine TEXT --date DATE --command TEXT
             --mount-options OPTS [--warm-mount-options OPTS] --runs N --trials N --op-timeout S [--note TEXT]
-            [--build TEXT]
+            [--reclaim TEXT] [--build TEXT]
 
 Standard library only.
 """
@@ -175,6 +175,7 @@ def main(argv):
     ap.add_argument("--op-timeout", type=float, required=True)
     ap.add_argument("--warm-mount-options", default="")
     ap.add_argument("--note", default="")
+    ap.add_argument("--reclaim", default="")
     ap.add_argument("--build", default="")
     o = ap.parse_args(argv)
 
@@ -216,6 +217,11 @@ def main(argv):
         p("* Build: %s." % o.build)
     if o.note:
         p("* Note: %s" % o.note)
+    if o.reclaim:
+        p("* Page cache: this machine runs %s, without memory pressure.  The" % o.reclaim)
+        p("  kernel's cached listings and pages of a FUSE filesystem (the mount's and")
+        p("  the floor's) are page cache: those idle that long are dropped and asked")
+        p("  again at the next walk; tmpfs's are not (shared memory, no swap).")
     p("* Command: `%s`." % o.command)
     opts = set(o.mount_options.split(","))
     if {"ttl=60", "entry_timeout=60", "attr_timeout=60"} <= opts:
