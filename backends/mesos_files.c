@@ -447,12 +447,14 @@ key_prefix(struct lcache *lc, const char *agent, const char *p, size_t plen)
 	long n = -1;
 
 	pthread_mutex_lock(&lc->pfx_lock);
-	for (i = 0; i < lc->npfx; i++) {
-		x = &lc->pfx[i];
+	/* Open addressing: never more than half full, so a probe ends. */
+	for (i = h & (KEY_PREFIX_SLOTS - 1); lc->pfx_slot[i] != 0;
+	    i = (i + 1) & (KEY_PREFIX_SLOTS - 1)) {
+		x = &lc->pfx[lc->pfx_slot[i] - 1];
 		if (x->hash == h && x->len == alen + 1 + plen &&
 		    memcmp(x->s, agent, alen) == 0 && x->s[alen] == '\n' &&
 		    memcmp(x->s + alen + 1, p, plen) == 0) {
-			n = (long)i;
+			n = lc->pfx_slot[i] - 1;
 			goto out;
 		}
 	}
@@ -466,6 +468,7 @@ key_prefix(struct lcache *lc, const char *agent, const char *p, size_t plen)
 		x->len = alen + 1 + plen;
 		x->hash = h;
 		n = (long)lc->npfx++;
+		lc->pfx_slot[i] = (uint16_t)lc->npfx;
 	}
 out:
 	pthread_mutex_unlock(&lc->pfx_lock);
@@ -477,9 +480,9 @@ out:
  * DIR is the agent's work directory, slave and framework up to
  * "/executors/", then the executor and run; that first part is the same
  * for every task of a framework on an agent, so it is kept once in a
- * table and the key names it by number ("\001N\n" and the rest).  Keys
- * then take about 100 bytes, not 280: the bound holds half as many again.
- * A DIR without "/executors/" (or a full table) is kept whole.
+ * table and the key names it by number ("\001N\n" and the rest): keys
+ * take about 100 bytes, not 280.  A DIR without "/executors/" (or once
+ * the table is full) is kept whole.
  */
 static int
 list_key(struct lcache *lc, struct buf *k, const struct mesos_sandbox *sb,

@@ -58,6 +58,7 @@ struct lslot {
 /* The agent and directory above a task's sandbox, shared by every key
  * of a framework's tasks on that agent (list_key). */
 #define KEY_PREFIXES	4096
+#define KEY_PREFIX_SLOTS 8192	/* their hash index; a power of two, twice that */
 struct kprefix {
 	uint64_t	 hash;
 	size_t		 len;
@@ -70,6 +71,7 @@ struct lcache {
 	pthread_mutex_t	 pfx_lock;
 	struct kprefix	 pfx[KEY_PREFIXES];	/* never removed */
 	size_t		 npfx;
+	uint16_t	 pfx_slot[KEY_PREFIX_SLOTS];	/* 1 + index in pfx, or 0 */
 	pthread_cond_t	 done;		/* a browse completed */
 	struct lslot	*buckets[LIST_BUCKETS];
 	struct lslot	*head, *tail;	/* LRU */
