@@ -29,7 +29,8 @@
  * used first out.
  */
 #define LIST_BYTES_MAX	(64u << 20)
-#define LIST_BUCKETS	16384	/* hash chains; a power of two */
+#define LIST_BUCKETS	65536	/* hash chains, a power of two: some 3 listings
+				 * each when a walk's 200,000 are kept */
 
 /* One dir listing, read-only once made, refcounted. */
 struct dirdata {
