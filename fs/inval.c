@@ -208,24 +208,19 @@ inval_entry(uint64_t parent, const char *name)
 	push(parent, name, 0);
 }
 
-/* A node by mount-relative path: its inode, and its name in its parent
- * (which may now be another kind of node, or none). */
-void
-inval_fspath(const char *fspath)
+/* A node's name in its parent, by mount-relative path, and the parent's
+ * listing (the name may now be another kind of node, or none). */
+static void
+inval_name(const char *fspath)
 {
 	char parent[4096], *slash;
-	struct inode *in, *pin;
+	struct inode *pin;
 
-	if ((in = itab_lookup_path(fspath)) != NULL) {
-		inval_inode(in->ino);
-		itab_put(in);
-	}
 	snprintf(parent, sizeof(parent), "%s", fspath);
 	if ((slash = strrchr(parent, '/')) == NULL)
 		return;
 	*slash = '\0';
 	if ((pin = itab_lookup_path(parent)) != NULL) {
-		/* The name may now be another kind of node, or none. */
 		if (node_row(pin->row)->kind == NK_DIR) {
 			inval_entry(pin->ino, slash + 1);
 			inval_inode(pin->ino);
@@ -234,13 +229,27 @@ inval_fspath(const char *fspath)
 	}
 }
 
+/* A node by mount-relative path: its inode, and its name in its parent. */
+void
+inval_fspath(const char *fspath)
+{
+	struct inode *in;
+
+	if ((in = itab_lookup_path(fspath)) != NULL) {
+		inval_inode(in->ino);
+		itab_put(in);
+	}
+	inval_name(fspath);
+}
+
 void
 inval_under(const char *fspath)
 {
 	struct inode *in;
 
-	/* Its own name first: that drops most of what is under it. */
-	inval_fspath(fspath);
+	/* Its own name first: that drops most of what is under it; the walk
+	 * (tree_run) then starts with its inode. */
+	inval_name(fspath);
 	if ((in = itab_lookup_path(fspath)) != NULL) {
 		push(in->ino, NULL, 1);
 		itab_put(in);
