@@ -1444,16 +1444,47 @@ mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
 {
 	struct mara_app *a = mara_find(s, id);
 	json_t *def;
+	size_t start;
 	int rc;
 
 	if (a == NULL)
 		return -ENOENT;
 	if ((def = mara_app_definition(a)) == NULL)
 		return -ENOMEM;
+	start = out->len;
 	rc = json_to_buf(def, out, JSON_INDENT(2));
 	json_decref(def);
 	if (rc == 0)
 		rc = buf_addch(out, '\n');
+	if (rc == 0 && out->err == 0)
+		__atomic_store_n(&a->json_len, (int64_t)(out->len - start),
+		    __ATOMIC_RELAXED);
+	return rc;
+}
+
+/*
+ * The length of app id's app.json.  An app object never changes (a
+ * refresh that finds the same bytes keeps it, a change makes a new one),
+ * so its rendering's length is kept in it after the first: a listing's
+ * sizes, and the stat of the version an app is at, render nothing.
+ */
+int
+mara_app_json_size(const struct mara_snap *s, const char *id, off_t *size)
+{
+	struct mara_app *a = mara_find(s, id);
+	struct buf b = BUF_INIT(0);
+	int64_t n;
+	int rc;
+
+	if (a == NULL)
+		return -ENOENT;
+	if ((n = __atomic_load_n(&a->json_len, __ATOMIC_RELAXED)) > 0) {
+		*size = (off_t)n;
+		return 0;
+	}
+	if ((rc = mara_app_json(s, id, &b)) == 0 && (rc = b.err) == 0)
+		*size = (off_t)b.len;
+	buf_free(&b);
 	return rc;
 }
 

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -111,6 +112,8 @@ int	 mara_list_group(const struct mara_snap *s, const char *gid,
 	    mara_list_fn fn, void *arg);
 /* Render the editable definition: pretty JSON without runtime fields. */
 int	 mara_app_json(const struct mara_snap *s, const char *id, struct buf *out);
+int	 mara_app_json_size(const struct mara_snap *s, const char *id,
+	    off_t *size);		/* kept after the first rendering */
 int	 mara_app_status(const struct mara_snap *s, const char *id, struct buf *out);
 int	 mara_app_instances(const struct mara_snap *s, const char *id, struct buf *out);
 int64_t	 mara_app_mtime(const struct mara_snap *s, const char *id);	/* ms */
@@ -171,6 +174,10 @@ int	 marathon_list_versions(struct marathon *m, const char *id, int may_block,
 	    int64_t deadline, mara_list_fn fn, void *arg, struct buf *msg);
 int	 marathon_version_json(struct marathon *m, const char *id, const char *ts,
 	    int may_block, int64_t deadline, struct buf *out, struct buf *msg);
+/* The size of the version id is at, from the snapshot: 0; 1 for any
+ * other version (read it). */
+int	 marathon_version_size(struct marathon *m, const char *id, const char *ts,
+	    off_t *size);
 
 /* ---- writes (blocking) ------------------------------------------------ */
 

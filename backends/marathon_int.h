@@ -37,6 +37,8 @@ struct mara_app {
 	size_t		 ntasks;
 	int		 deploying;	/* it has deployments under way */
 	int64_t		 mtime_ms;	/* its version, as a time */
+	int64_t		 json_len;	/* atomic: app.json's length once
+					 * rendered, 0 before */
 	int		 refs;		/* atomic */
 };
 

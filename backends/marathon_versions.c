@@ -385,12 +385,12 @@ static int fetch_doc(struct marathon *m, const char *id, const char *ts,
 
 /*
  * Version ts of app id when it is the one the snapshot holds: rendered
- * from it into out (if out), and 1.  0 when it is not (or no snapshot is
- * at hand without waiting): fetch it.
+ * from it into out (if out), or its length into size (if size), and 1.
+ * 0 when it is not (or no snapshot is at hand without waiting): fetch it.
  */
 static int
 from_snapshot(struct marathon *m, const char *id, const char *ts,
-    struct buf *out)
+    struct buf *out, off_t *size)
 {
 	struct buf msg = BUF_INIT(256);
 	struct mara_snap *s;
@@ -406,7 +406,8 @@ from_snapshot(struct marathon *m, const char *id, const char *ts,
 	if ((a = mara_find(s, id)) != NULL &&
 	    (v = jp_str(jp_get(jpack_root(a->pk), "version"), &n)) != NULL &&
 	    n == strlen(ts) && memcmp(v, ts, n) == 0)
-		done = out == NULL || mara_app_json(s, id, out) == 0;
+		done = out ? mara_app_json(s, id, out) == 0 :
+		    size ? mara_app_json_size(s, id, size) == 0 : 1;
 	marathon_apps_put(m, s);
 	buf_free(&msg);
 	return done;
@@ -426,7 +427,7 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 		rc = key.err;
 		goto out;
 	}
-	if (from_snapshot(m, id, ts, out)) {
+	if (from_snapshot(m, id, ts, out, NULL)) {
 		rc = out->err;
 		goto out;
 	}
@@ -449,6 +450,13 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 out:
 	buf_free(&key);
 	return rc;
+}
+
+int
+marathon_version_size(struct marathon *m, const char *id, const char *ts,
+    off_t *size)
+{
+	return ts_usable(ts) && from_snapshot(m, id, ts, NULL, size) ? 0 : 1;
 }
 
 /* GET one version document into the cache, and out. */
@@ -534,7 +542,7 @@ ahead_run(void *ctx, struct ahead_item *it)
 	if (!m->stopping && marathon_list_versions(m, a->id, 1, deadline,
 	    add_ts, &ns, &msg) >= 0)
 		for (i = 0; i < ns.n && !m->stopping; i++) {
-			if (from_snapshot(m, a->id, ns.v[i], NULL))
+			if (from_snapshot(m, a->id, ns.v[i], NULL, NULL))
 				continue;	/* no request to make */
 			buf_reset(&doc);
 			buf_reset(&msg);

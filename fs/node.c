@@ -80,7 +80,8 @@ const struct node_type node_table[N_COUNT] = {
 		"`echo delete > ctl`." },
 	[N_APP_JSON] = { .id = N_APP_JSON, .name = "app.json", .parent = N_APP,
 	    .kind = NK_DOC, .mode = F_RW, .backend = BK_MARATHON,
-	    .read = app_json_read, .write = app_json_write,
+	    .read = app_json_read, .size = app_json_size,
+	    .write = app_json_write,
 	    .doc = "The app's definition, pretty-printed, without runtime "
 		"fields.  Writing a whole definition deploys it (PUT "
 		"partialUpdate=false) when the writer closes, fsyncs or "
@@ -196,7 +197,7 @@ const struct node_type node_table[N_COUNT] = {
 	    .doc = "Earlier definitions, fetched when listed." },
 	[N_VERSION] = { .id = N_VERSION, .doc_name = "<timestamp>.json",
 	    .parent = N_VERSIONS, .kind = NK_FILE, .mode = F_RO,
-	    .backend = BK_MARATHON, .read = version_read,
+	    .backend = BK_MARATHON, .read = version_read, .size = version_size,
 	    .doc = "One earlier definition, shaped like app.json: cp it onto "
 		"app.json to roll back to it." },
 	[N_ENV] = { .id = N_ENV, .name = "env", .parent = N_APP,

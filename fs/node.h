@@ -117,6 +117,10 @@ struct node_type {
 	/* Files: render the content (also gives st_size and, via c->mtime_ms,
 	 * st_mtime); links: render the target. */
 	int	(*read)(struct nctx *c, struct buf *out);
+	/* Files (optional): st_size (and c->mtime_ms) without rendering the
+	 * content, where the backend remembers it.  0: given; 1: not known
+	 * that way, read instead; < 0: an error, as read would give. */
+	int	(*size)(struct nctx *c, off_t *size);
 	/* NK_VALUE, NK_CTL: apply one write(2); NK_DOC: apply the document. */
 	int	(*write)(struct nctx *c, const char *p, size_t n);
 	/* NK_STREAM: a per-open state (sopen), the current size (ssize; state

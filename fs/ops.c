@@ -639,12 +639,16 @@ node_attr(struct nctx *c, struct stat *st, uint64_t ino)
 		break;
 	default:
 		c->mtime_ms = 0;
-		if ((rc = t->read(c, &b)) < 0)
+		if (t->size == NULL || (rc = t->size(c, &st->st_size)) > 0) {
+			if ((rc = t->read(c, &b)) < 0)
+				goto done;
+			st->st_size = (off_t)b.len;
+		}
+		if (rc < 0)
 			goto done;
 		rc = 0;
 		st->st_mode = S_IFREG | t->mode;
 		st->st_nlink = 1;
-		st->st_size = (off_t)b.len;
 		if (c->mtime_ms > 0)
 			set_times(st, c->mtime_ms);
 		break;

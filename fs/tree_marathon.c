@@ -232,6 +232,18 @@ app_json_read(struct nctx *c, struct buf *out)
 	return app_render(c, out, mara_app_json);
 }
 
+int
+app_json_size(struct nctx *c, off_t *size)
+{
+	struct mara_snap *s;
+	int rc;
+
+	if ((rc = apps_snap(c, &s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(s, app_id(c));
+	return mara_app_json_size(s, app_id(c), size);
+}
+
 static int
 apply_existing(struct marathon *m, const char *id, const char *p, size_t n,
     struct mara_write *w)
@@ -477,19 +489,42 @@ versions_match(struct nctx *c, const char *name, enum node_id *row, char **arg)
 	return 0;
 }
 
-int
-version_read(struct nctx *c, struct buf *out)
+/* A version file's timestamp, from its name "<ts>.json": 0, or -ENOENT. */
+static int
+version_ts(struct nctx *c, char *ts, size_t tssz)
 {
-	char ts[128];
 	size_t n = strlen(c->name);
 
-	if (n < 6 || n - 5 >= sizeof(ts) || strcmp(c->name + n - 5, ".json") != 0)
+	if (n < 6 || n - 5 >= tssz || strcmp(c->name + n - 5, ".json") != 0)
 		return -ENOENT;
 	memcpy(ts, c->name, n - 5);
 	ts[n - 5] = '\0';
 	c->mtime_ms = marathon_time_ms(ts);
+	return 0;
+}
+
+int
+version_read(struct nctx *c, struct buf *out)
+{
+	char ts[128];
+	int rc;
+
+	if ((rc = version_ts(c, ts, sizeof(ts))) != 0)
+		return rc;
 	return marathon_version_json(M, app_id(c), ts, c->may_block, c->deadline,
 	    out, c->msg);
+}
+
+/* The version the app is at has app.json's length, kept once rendered. */
+int
+version_size(struct nctx *c, off_t *size)
+{
+	char ts[128];
+	int rc;
+
+	if ((rc = version_ts(c, ts, sizeof(ts))) != 0)
+		return rc;
+	return marathon_version_size(M, app_id(c), ts, size);
 }
 
 /* ---- env/ and labels/ --------------------------------------------------- */

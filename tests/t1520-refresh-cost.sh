@@ -113,6 +113,23 @@ test_expect_success 'the version an app is at costs no request; an earlier one c
 	check_eq 0 "$(grep -c "^/v2/apps/synth/g02/app0201/versions/" $TRASH/gets)" "GETs of app0201 version documents (it has one version)"
 '
 
+size_is_content() { test "$(stat -c %s "$1")" = "$(wc -c <"$1")"; }
+test_expect_success 'app.json and the current version: the size stat gives is the content'"'"'s, also after a change of length' '
+	D=$A/g02/app0202 &&
+	size_is_content $D/app.json &&
+	CUR=$(emu_app /synth/g02/app0202 | jq -r .version) &&
+	size_is_content $D/versions/$CUR.json &&
+	n0=$(stat -c %s $D/app.json) &&
+	api_scale /synth/g02/app0202 12 &&
+	wait_for 5 reads $D/instances 12 &&
+	wait_for 10 no_deployments && sleep 0.5 &&
+	CUR=$(emu_app /synth/g02/app0202 | jq -r .version) &&
+	wait_for 5 test -e $D/versions/$CUR.json &&
+	size_is_content $D/app.json && size_is_content $D/versions/$CUR.json &&
+	check_eq $((n0 + 1)) "$(stat -c %s $D/app.json)" "app.json size after 1 -> 12 instances" &&
+	cmp $D/versions/$CUR.json $D/app.json
+'
+
 test_expect_success 'a refresh drops the version lists too: versions/ asks again, a version document kept' '
 	V=$(emu /v2/apps/synth/g01/app0123/versions | jq -r ".versions[]" |
 		grep -vx "$(emu_app /synth/g01/app0123 | jq -r .version)").json &&
