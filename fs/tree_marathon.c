@@ -197,7 +197,20 @@ app_id(struct nctx *c)
 	return id ? id : "/";
 }
 
-/* A file of an app rendered from the snapshot; mtime is the app's version. */
+/* The snapshot for a file of an app; the file's mtime is the app's
+ * version. */
+static int
+app_snap(struct nctx *c, struct mara_snap **s)
+{
+	int rc;
+
+	if ((rc = apps_snap(c, s)) != 0)
+		return rc;
+	c->mtime_ms = mara_app_mtime(*s, app_id(c));
+	return 0;
+}
+
+/* A file of an app rendered from the snapshot. */
 static int
 app_render(struct nctx *c, struct buf *out,
     int (*render)(const struct mara_snap *, const char *, struct buf *))
@@ -205,9 +218,8 @@ app_render(struct nctx *c, struct buf *out,
 	struct mara_snap *s;
 	int rc;
 
-	if ((rc = apps_snap(c, &s)) != 0)
+	if ((rc = app_snap(c, &s)) != 0)
 		return rc;
-	c->mtime_ms = mara_app_mtime(s, app_id(c));
 	return render(s, app_id(c), out);
 }
 
@@ -238,9 +250,8 @@ app_json_size(struct nctx *c, off_t *size)
 	struct mara_snap *s;
 	int rc;
 
-	if ((rc = apps_snap(c, &s)) != 0)
+	if ((rc = app_snap(c, &s)) != 0)
 		return rc;
-	c->mtime_ms = mara_app_mtime(s, app_id(c));
 	return mara_app_json_size(s, app_id(c), size);
 }
 
@@ -597,9 +608,8 @@ map_read(struct nctx *c, struct buf *out)
 	struct mara_snap *s;
 	int rc;
 
-	if ((rc = apps_snap(c, &s)) != 0)
+	if ((rc = app_snap(c, &s)) != 0)
 		return rc;
-	c->mtime_ms = mara_app_mtime(s, app_id(c));
 	rc = mara_map_value(s, app_id(c), map_field(c), c->name, out);
 	return rc < 0 ? rc : 0;
 }
