@@ -1439,16 +1439,14 @@ mara_app_definition(const struct mara_app *a)
 	return jp_decode(jpack_root(a->pk), runtime_fields);
 }
 
+/* An app's app.json, and its length kept in the app (mara_app_json_len). */
 int
-mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
+mara_app_render_json(struct mara_app *a, struct buf *out)
 {
-	struct mara_app *a = mara_find(s, id);
 	json_t *def;
 	size_t start;
 	int rc;
 
-	if (a == NULL)
-		return -ENOENT;
 	if ((def = mara_app_definition(a)) == NULL)
 		return -ENOMEM;
 	start = out->len;
@@ -1463,29 +1461,42 @@ mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
 }
 
 /*
- * The length of app id's app.json.  An app object never changes (a
+ * The length of an app's app.json.  An app object never changes (a
  * refresh that finds the same bytes keeps it, a change makes a new one),
  * so its rendering's length is kept in it after the first: a listing's
  * sizes, and the stat of the version an app is at, render nothing.
  */
 int
-mara_app_json_size(const struct mara_snap *s, const char *id, off_t *size)
+mara_app_json_len(struct mara_app *a, off_t *size)
 {
-	struct mara_app *a = mara_find(s, id);
 	struct buf b = BUF_INIT(0);
 	int64_t n;
 	int rc;
 
-	if (a == NULL)
-		return -ENOENT;
 	if ((n = __atomic_load_n(&a->json_len, __ATOMIC_RELAXED)) > 0) {
 		*size = (off_t)n;
 		return 0;
 	}
-	if ((rc = mara_app_json(s, id, &b)) == 0 && (rc = b.err) == 0)
+	if ((rc = mara_app_render_json(a, &b)) == 0 && (rc = b.err) == 0)
 		*size = (off_t)b.len;
 	buf_free(&b);
 	return rc;
+}
+
+int
+mara_app_json(const struct mara_snap *s, const char *id, struct buf *out)
+{
+	struct mara_app *a = mara_find(s, id);
+
+	return a ? mara_app_render_json(a, out) : -ENOENT;
+}
+
+int
+mara_app_json_size(const struct mara_snap *s, const char *id, off_t *size)
+{
+	struct mara_app *a = mara_find(s, id);
+
+	return a ? mara_app_json_len(a, size) : -ENOENT;
 }
 
 int

@@ -141,6 +141,10 @@ struct mara_app *mara_find(const struct mara_snap *s, const char *id);
 json_t	*mara_definition(json_t *app);	/* new ref: app without runtime fields */
 /* The app's definition (without runtime fields) as a new jansson value. */
 json_t	*mara_app_definition(const struct mara_app *a);
+/* Its app.json (mara_app_json), and that file's length, kept in the app
+ * once rendered. */
+int	 mara_app_render_json(struct mara_app *a, struct buf *out);
+int	 mara_app_json_len(struct mara_app *a, off_t *size);
 int	 json_to_buf(json_t *j, struct buf *out, size_t flags);
 int	 mara_path(struct buf *out, const char *prefix, const char *id,
 	    const char *suffix);

@@ -406,29 +406,25 @@ from_snapshot(struct marathon *m, const char *id, const char *ts,
 	if ((a = mara_find(s, id)) != NULL &&
 	    (v = jp_str(jp_get(jpack_root(a->pk), "version"), &n)) != NULL &&
 	    n == strlen(ts) && memcmp(v, ts, n) == 0)
-		done = out ? mara_app_json(s, id, out) == 0 :
-		    size ? mara_app_json_size(s, id, size) == 0 : 1;
+		done = out ? mara_app_render_json(a, out) == 0 :
+		    size ? mara_app_json_len(a, size) == 0 : 1;
 	marathon_apps_put(m, s);
 	buf_free(&msg);
 	return done;
 }
 
-int
-marathon_version_json(struct marathon *m, const char *id, const char *ts,
+/* An earlier version's document: from the cache, or fetched (once for
+ * all who ask at the same time). */
+static int
+cached_or_fetched(struct marathon *m, const char *id, const char *ts,
     int may_block, int64_t deadline, struct buf *out, struct buf *msg)
 {
 	struct buf key = BUF_INIT(8192);
 	int rc;
 
-	if (!ts_usable(ts))
-		return -ENOENT;
 	buf_printf(&key, "%s@%s", id, ts);
 	if (key.err) {
 		rc = key.err;
-		goto out;
-	}
-	if (from_snapshot(m, id, ts, out, NULL)) {
-		rc = out->err;
 		goto out;
 	}
 	for (;;) {
@@ -450,6 +446,17 @@ marathon_version_json(struct marathon *m, const char *id, const char *ts,
 out:
 	buf_free(&key);
 	return rc;
+}
+
+int
+marathon_version_json(struct marathon *m, const char *id, const char *ts,
+    int may_block, int64_t deadline, struct buf *out, struct buf *msg)
+{
+	if (!ts_usable(ts))
+		return -ENOENT;
+	if (from_snapshot(m, id, ts, out, NULL))
+		return out->err;
+	return cached_or_fetched(m, id, ts, may_block, deadline, out, msg);
 }
 
 int
@@ -546,7 +553,7 @@ ahead_run(void *ctx, struct ahead_item *it)
 				continue;	/* no request to make */
 			buf_reset(&doc);
 			buf_reset(&msg);
-			marathon_version_json(m, a->id, ns.v[i], 1, deadline, &doc,
+			cached_or_fetched(m, a->id, ns.v[i], 1, deadline, &doc,
 			    &msg);
 		}
 	for (i = 0; i < ns.n; i++)
